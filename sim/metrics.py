@@ -73,13 +73,18 @@ def collect(model) -> None:
     prof = skill >= model.required_skill
     ill = skill < model.illectronism_threshold
     use = skill >= model.required_skill - d.following_band
-    put("all", "all", "staff_count", len(rows) / model.cfg.territory.staff_scale)
-    put("all", "all", "staff_mean_skill", skill.mean() if len(rows) else np.nan)
-    put("all", "all", "staff_proficient_share", prof.mean() if len(rows) else np.nan)
-    put("all", "all", "staff_following_share", (use & ~prof).mean() if len(rows) else np.nan)
-    put("all", "all", "staff_overwhelmed_share", (~use).mean() if len(rows) else np.nan)
-    put("all", "all", "staff_illectronism_share", ill.mean() if len(rows) else np.nan)
-    put("all", "all", "staff_use_share", use.mean() if len(rows) else np.nan)
+    n_rows = len(rows)
+
+    def share(mask):  # == mask.mean(): the count is exact, the division correctly rounded
+        return np.count_nonzero(mask) / n_rows if n_rows else np.nan
+
+    put("all", "all", "staff_count", n_rows / model.cfg.territory.staff_scale)
+    put("all", "all", "staff_mean_skill", skill.mean() if n_rows else np.nan)
+    put("all", "all", "staff_proficient_share", share(prof))
+    put("all", "all", "staff_following_share", share(use & ~prof))
+    put("all", "all", "staff_overwhelmed_share", share(~use))
+    put("all", "all", "staff_illectronism_share", share(ill))
+    put("all", "all", "staff_use_share", share(use))
     put("all", "all", "required_skill", model.required_skill)
 
     pop = c.population * communes
@@ -101,30 +106,43 @@ def collect(model) -> None:
     put("all", "all", "spend_total_eur", total)
     put("all", "all", "spend_levers_eur", total - model.spend["investment"] - model.spend["own_training"])
 
-    # By stratum of collectivités.
+    # Staff counts per collectivité by (illectronic, proficient), in one pass over the staff;
+    # the strata then add them up (integer counts: the same shares as averaging staff rows).
     emp = st.employer[rows]
+    code = (ill.view(np.uint8) << 1) | prof.view(np.uint8)  # 0..3
+    combo = np.bincount(emp * 4 + code, minlength=4 * c.n).reshape(c.n, 4).astype(np.float64)
+    staff_n = combo.sum(axis=1)
+    staff_counts = (("staff_proficient_share", combo[:, 1] + combo[:, 3]), ("staff_illectronism_share", combo[:, 2] + combo[:, 3]))
+
+    # By stratum of collectivités.
     for kind, labels, index, mask in _strata(model):
         size = len(labels)
         w = pop[mask]
+        idx = index[mask]
         for metric, values in (("maturity_mean", m), ("services_online_mean", c.services_online), ("pooled_share", (c.pool >= 0).astype(float))):
-            mean, n = group_mean(index[mask], values[mask], size)
+            mean, n = group_mean(idx, values[mask], size)
             for i in np.flatnonzero(n > 0):
                 put(kind, labels[i], metric, mean[i])
-        wsum = np.bincount(index[mask], weights=w, minlength=size)
-        exc = np.bincount(index[mask], weights=(c.excluded * pop)[mask], minlength=size)
+        wsum = np.bincount(idx, weights=w, minlength=size)
+        exc = np.bincount(idx, weights=(c.excluded * pop)[mask], minlength=size)
         for i in np.flatnonzero(wsum > 0):
             put(kind, labels[i], "inhabitants_excluded_share", exc[i] / wsum[i])
-        in_mask = mask[emp]
-        s_index = index[emp][in_mask]
-        for metric, values in (("staff_proficient_share", prof), ("staff_illectronism_share", ill)):
-            mean, n = group_mean(s_index, values[in_mask].astype(float), size)
+        n = np.bincount(idx, weights=staff_n[mask], minlength=size)
+        for metric, counts in staff_counts:
+            total = np.bincount(idx, weights=counts[mask], minlength=size)
             for i in np.flatnonzero(n > 0):
-                put(kind, labels[i], metric, mean[i])
+                put(kind, labels[i], metric, total[i] / n[i])
 
-    # By staff category and job family.
-    for kind, labels, index in (("category", CATEGORIES, st.category[rows]), ("job_family", JOB_FAMILIES, st.job_family[rows])):
-        index = index.astype(np.int64)
-        for metric, values in (("staff_illectronism_share", ill), ("staff_proficient_share", prof), ("staff_mean_skill", skill)):
-            mean, n = group_mean(index, values.astype(float), len(labels))
+    # By staff category and job family: counts of (category, family, illectronic, proficient).
+    cat = st.category[rows]
+    fam = st.job_family[rows]
+    nf = len(JOB_FAMILIES)
+    cells = np.bincount((cat * nf + fam) * 4 + code, minlength=len(CATEGORIES) * nf * 4)  # int8 codes < 72
+    cells = cells.reshape(len(CATEGORIES), nf, 2, 2).astype(np.float64)
+    for kind, labels, index, axis in (("category", CATEGORIES, cat, 1), ("job_family", JOB_FAMILIES, fam, 0)):
+        by = cells.sum(axis=axis)  # (label, ill, prof)
+        n = by.sum(axis=(1, 2))
+        skill_sum = np.bincount(index, weights=skill, minlength=len(labels))
+        for metric, total in (("staff_illectronism_share", by[:, 1, :].sum(axis=1)), ("staff_proficient_share", by[:, :, 1].sum(axis=1)), ("staff_mean_skill", skill_sum)):
             for i in np.flatnonzero(n > 0):
-                put(kind, labels[i], metric, mean[i])
+                put(kind, labels[i], metric, total[i] / n[i])

@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 
 from sim import metrics
-from sim.agents import Collectivite, Staff
+from sim.agents import Collectivite, Staff, create_agents, remove_agents
 from sim.config import Config, to_config
 from sim.processes import STEP_ORDER, turnover
 from sim.selection import group_mean
@@ -50,8 +50,8 @@ class TransitionModel(mesa.Model):
         self.pool_fte_share = np.zeros(self.colls.n)
         self._pool_hosts = None
         self.alloc_investment = np.zeros(self.colls.n)
-        self.collectivites = [Collectivite(self, row) for row in range(self.colls.n)]
-        self.staff.agents = [Staff(self, row) for row in range(self.staff.size)]
+        self.collectivites = create_agents(self, Collectivite, np.arange(self.colls.n))
+        self.staff.agents = create_agents(self, Staff, np.arange(self.staff.size))
         self.refresh_staff_aggregates()
         self.budget_staff = self.colls.n_staff / cfg.territory.staff_scale
         self.colls.capacity_index = self._initial_capacity()
@@ -83,18 +83,20 @@ class TransitionModel(mesa.Model):
 
     # ---------------------------------------------------------------- staff bookkeeping
     def add_staff(self, columns: dict) -> np.ndarray:
+        """Append staff rows and create their Staff agents; return the new rows."""
         rows = self.staff.append(**columns)
-        self.staff.agents.extend(Staff(self, int(r)) for r in rows)
+        self.staff.agents.extend(create_agents(self, Staff, rows))
         return rows
 
     def remove_staff(self, rows: np.ndarray) -> None:
+        """Staff leaving: mark their rows inactive and remove their agents from Mesa."""
         st: StaffTable = self.staff
-        st.active[rows] = False
-        for r in rows:
-            agent = st.agents[r]
-            if agent is not None:
-                agent.remove()
-                st.agents[r] = None
+        st.deactivate(rows)
+        agents = st.agents
+        leaving = [agents[r] for r in np.asarray(rows).tolist()]
+        remove_agents(self, leaving)
+        for r in np.asarray(rows).tolist():
+            agents[r] = None
 
     def refresh_staff_aggregates(self) -> None:
         st, c = self.staff, self.colls

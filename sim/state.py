@@ -69,7 +69,11 @@ class CollectiviteTable:
 
 
 class StaffTable:
-    """Columns of the staff, growable; ``active`` marks current staff."""
+    """Columns of the staff, growable; ``active`` marks current staff.
+
+    ``active`` is read-only outside :meth:`append` and :meth:`deactivate`, which keep the
+    cached :meth:`active_rows` in step with it.
+    """
 
     FIELDS = {
         "employer": np.int64,
@@ -89,7 +93,9 @@ class StaffTable:
         for name, dtype in self.FIELDS.items():
             setattr(self, name, np.zeros(self._capacity, dtype=dtype))
         self.last_training[:] = -1
+        self.active.flags.writeable = False  # written only by append() and deactivate()
         self.agents: list = []  # row -> Staff agent (None once removed)
+        self._active_rows: np.ndarray | None = None
 
     def _grow(self, needed: int) -> None:
         new_cap = max(needed, int(self._capacity * 1.5) + 16)
@@ -99,6 +105,7 @@ class StaffTable:
             arr[: self.size] = old[: self.size]
             setattr(self, name, arr)
         self.last_training[self.size :] = -1
+        self.active.flags.writeable = False
         self._capacity = new_cap
 
     def append(self, **columns: np.ndarray) -> np.ndarray:
@@ -107,16 +114,36 @@ class StaffTable:
         if self.size + n > self._capacity:
             self._grow(self.size + n)
         rows = np.arange(self.size, self.size + n)
+        end = self.size + n
         for name, values in columns.items():
-            getattr(self, name)[rows] = values
-        self.active[rows] = True
-        self.last_training[rows] = -1
-        self.size += n
+            getattr(self, name)[self.size : end] = values
+        self.active.flags.writeable = True
+        self.active[self.size : end] = True
+        self.active.flags.writeable = False
+        self.last_training[self.size : end] = -1
+        if self._active_rows is not None:
+            self._active_rows = np.concatenate([self._active_rows, rows])
+            self._active_rows.flags.writeable = False
+        self.size = end
         return rows
+
+    def deactivate(self, rows: np.ndarray) -> None:
+        """Mark rows as no longer current staff (their columns are kept)."""
+        self.active.flags.writeable = True
+        self.active[rows] = False
+        self.active.flags.writeable = False
+        self._active_rows = None
 
     def view(self, name: str) -> np.ndarray:
         """Column over all rows ever created (active or not)."""
         return getattr(self, name)[: self.size]
 
     def active_rows(self) -> np.ndarray:
-        return np.flatnonzero(self.active[: self.size])
+        """Indices of current staff, increasing (cached until the next append or deactivate).
+
+        The array is shared: treat it as read-only.
+        """
+        if self._active_rows is None:
+            self._active_rows = np.flatnonzero(self.active[: self.size])
+            self._active_rows.flags.writeable = False
+        return self._active_rows
