@@ -55,6 +55,13 @@ class Collectivite(mesa.Agent):
     inhabitants_illectronism = _column("colls", "illectronism", "share of inhabitants in illectronism")
     inhabitants_excluded = _column("colls", "excluded", "share of inhabitants excluded from e-services")
     eservice_use = _column("colls", "eservice_use", "share of transactions made online")
+    mediation_coverage = _column("colls", "mediation_coverage", "share of inhabitants in illectronism reached by mediation")
+    conseillers = _column("colls", "conseillers", "conseillers numériques funded (FTE)")
+    referents = _column("colls", "referents", "digital referents funded (FTE-equivalents)")
+    recruited_fte = _column("colls", "recruited_fte", "digital profiles hired under the recruitment lever (FTE)")
+    capacity_index = _column("colls", "capacity_index", "IT capacity index, 0..1")
+    n_staff = _column("colls", "n_staff", "staff agents employed (at the last refresh)", int)
+    staff_mean_skill = _column("colls", "staff_mean_skill", "mean skill of its staff (at the last refresh)")
 
     @property
     def pooled(self) -> bool:
@@ -100,6 +107,7 @@ class Staff(mesa.Agent):
     skill = _column("staff", "skill", "digital skill, 0..1")
     attitude = _column("staff", "attitude", "resistance to digital change, 0..1")
     last_training = _column("staff", "last_training", "step of the last training (-1: never)", int)
+    recruited = _column("staff", "recruited", "hired under the recruitment lever", bool)
 
     @property
     def employer(self) -> Collectivite:

@@ -212,6 +212,13 @@ class SimulationConfig:
     staff_table: bool = param(
         False, "Also write per-staff rows (end of run) to staff.parquet; off at national scale."
     )
+    staff_sample: float = param(
+        1.0,
+        "With staff_table: share of the staff written to staff.parquet, a uniform random sample "
+        "without replacement (1 = everybody; e.g. 0.01 writes about 19,000 of France's 1.9 M).",
+        lo=0.0,
+        hi=1.0,
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -152,9 +152,14 @@ def staff_summary_table(model) -> pd.DataFrame:
     return out
 
 
-def staff_table(model) -> pd.DataFrame:
+def staff_table(model, sample: float = 1.0) -> pd.DataFrame:
+    """One row per current staff member, or a uniform random sample of ``sample`` of them
+    (drawn with the model's generator, after the run; rows stay in staff order)."""
     st = model.staff
     rows = st.active_rows()
+    if sample < 1.0:
+        k = int(round(sample * len(rows)))
+        rows = rows[np.sort(model.rng.choice(len(rows), size=k, replace=False))]
     return pd.DataFrame(
         {
             "id": np.array([st.agents[r].unique_id for r in rows], dtype=np.int64),

@@ -16,7 +16,7 @@ import numpy as np
 from sim import metrics
 from sim.agents import Collectivite, Staff, create_agents, remove_agents
 from sim.config import Config, to_config
-from sim.processes import STEP_ORDER, turnover
+from sim.processes import STEP_ORDER
 from sim.selection import group_mean
 from sim.state import StaffTable
 from sim.territory import build_territory
@@ -25,8 +25,17 @@ from sim.territory.staffing import populate
 SPEND_CATEGORIES = ("investment", "own_training", "training", "recruitment", "mutualisation", "mediation", "sponsorship", "referents")
 
 
+def process_name(process) -> str:
+    """Short name of a process ('turnover'): a module of sim.processes or any object with a
+    ``step(model)`` method and a ``name`` (the per-agent versions of :mod:`sim.reference`)."""
+    return getattr(process, "name", None) or process.__name__.rsplit(".", 1)[-1]
+
+
 class TransitionModel(mesa.Model):
     """Digital transition of the collectivités of a territory and of their staff."""
+
+    #: The processes of a step, in order (each has ``step(model)``).
+    processes = STEP_ORDER
 
     def __init__(self, config: Config | None = None, *, rng: int | None = None, **kwargs):
         cfg = to_config(config if config is not None else Config())
@@ -72,9 +81,9 @@ class TransitionModel(mesa.Model):
         self.step_index = int(round(self.time))
         self.year = self.cfg.simulation.start_year + self.step_index / self.steps_per_year
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
-        for process in STEP_ORDER:
+        for process in self.processes:
             process.step(self)
-            if process is turnover:
+            if process_name(process) == "turnover":
                 self.refresh_staff_aggregates()
         self.refresh_staff_aggregates()
         metrics.collect(self)

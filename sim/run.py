@@ -105,7 +105,7 @@ def run_simulation(cfg: Config, out_dir: Path | None = None, *, overrides: list[
         io.write_parquet(colls, out / files[1])
         io.write_parquet(staff, out / files[2])
         if cfg.simulation.staff_table:
-            io.write_parquet(io.staff_table(model), out / "staff.parquet")
+            io.write_parquet(io.staff_table(model, cfg.simulation.staff_sample), out / "staff.parquet")
             files.append("staff.parquet")
         if cfg.simulation.figures:
             from sim.figures import write_figures
