@@ -79,7 +79,7 @@ def timeseries_table(model) -> pd.DataFrame:
 def collectivites_table(model) -> pd.DataFrame:
     c, st = model.colls, model.staff
     rows = st.active_rows()
-    emp = st.employer[rows]
+    emp = st.active_employers()
     skill = st.skill[rows]
     n = np.bincount(emp, minlength=c.n)
     with np.errstate(invalid="ignore", divide="ignore"):

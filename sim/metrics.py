@@ -108,7 +108,7 @@ def collect(model) -> None:
 
     # Staff counts per collectivité by (illectronic, proficient), in one pass over the staff;
     # the strata then add them up (integer counts: the same shares as averaging staff rows).
-    emp = st.employer[rows]
+    emp = st.active_employers()
     code = (ill.view(np.uint8) << 1) | prof.view(np.uint8)  # 0..3
     combo = np.bincount(emp * 4 + code, minlength=4 * c.n).reshape(c.n, 4).astype(np.float64)
     staff_n = combo.sum(axis=1)

@@ -25,6 +25,11 @@ from sim.territory.staffing import populate
 SPEND_CATEGORIES = ("investment", "own_training", "training", "recruitment", "mutualisation", "mediation", "sponsorship", "referents")
 
 
+#: Processes that leave every staff column unchanged (they read the staff at most). After the
+#: last staff-changing process the staff aggregates are up to date and are not recomputed.
+STAFF_UNCHANGED = frozenset({"drivers", "budget", "mutualisation", "sponsorship", "maturity", "adoption"})
+
+
 def process_name(process) -> str:
     """Short name of a process ('turnover'): a module of sim.processes or any object with a
     ``step(model)`` method and a ``name`` (the per-agent versions of :mod:`sim.reference`)."""
@@ -81,11 +86,17 @@ class TransitionModel(mesa.Model):
         self.step_index = int(round(self.time))
         self.year = self.cfg.simulation.start_year + self.step_index / self.steps_per_year
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
+        stale = False  # staff changed since the last refresh of the staff aggregates
         for process in self.processes:
             process.step(self)
-            if process_name(process) == "turnover":
+            name = process_name(process)
+            if name == "turnover":  # the processes after it read the refreshed aggregates
                 self.refresh_staff_aggregates()
-        self.refresh_staff_aggregates()
+                stale = False
+            elif name not in STAFF_UNCHANGED:
+                stale = True
+        if stale:
+            self.refresh_staff_aggregates()
         metrics.collect(self)
         if self.step_index >= self.n_steps:
             self.running = False
@@ -110,7 +121,7 @@ class TransitionModel(mesa.Model):
     def refresh_staff_aggregates(self) -> None:
         st, c = self.staff, self.colls
         rows = st.active_rows()
-        mean, count = group_mean(st.employer[rows], st.skill[rows], c.n)
+        mean, count = group_mean(st.active_employers(), st.skill[rows], c.n)
         c.staff_mean_skill = mean
         c.n_staff = count.astype(np.int64)
 

@@ -71,9 +71,12 @@ class CollectiviteTable:
 class StaffTable:
     """Columns of the staff, growable; ``active`` marks current staff.
 
-    ``active`` is read-only outside :meth:`append` and :meth:`deactivate`, which keep the
-    cached :meth:`active_rows` in step with it.
+    ``active`` and ``employer`` are read-only outside :meth:`append` and :meth:`deactivate`,
+    which keep the cached :meth:`active_rows` and :meth:`active_employers` in step with them
+    (a row's employer never changes; a move would be a departure and a hire).
     """
+
+    LOCKED = ("active", "employer")
 
     FIELDS = {
         "employer": np.int64,
@@ -93,9 +96,10 @@ class StaffTable:
         for name, dtype in self.FIELDS.items():
             setattr(self, name, np.zeros(self._capacity, dtype=dtype))
         self.last_training[:] = -1
-        self.active.flags.writeable = False  # written only by append() and deactivate()
+        self._lock()
         self.agents: list = []  # row -> Staff agent (None once removed)
         self._active_rows: np.ndarray | None = None
+        self._active_employers: np.ndarray | None = None
 
     def _grow(self, needed: int) -> None:
         new_cap = max(needed, int(self._capacity * 1.5) + 16)
@@ -105,7 +109,7 @@ class StaffTable:
             arr[: self.size] = old[: self.size]
             setattr(self, name, arr)
         self.last_training[self.size :] = -1
-        self.active.flags.writeable = False
+        self._lock()
         self._capacity = new_cap
 
     def append(self, **columns: np.ndarray) -> np.ndarray:
@@ -115,17 +119,22 @@ class StaffTable:
             self._grow(self.size + n)
         rows = np.arange(self.size, self.size + n)
         end = self.size + n
+        self._lock(False)
         for name, values in columns.items():
             getattr(self, name)[self.size : end] = values
-        self.active.flags.writeable = True
         self.active[self.size : end] = True
-        self.active.flags.writeable = False
+        self._lock()
         self.last_training[self.size : end] = -1
         if self._active_rows is not None:
-            self._active_rows = np.concatenate([self._active_rows, rows])
-            self._active_rows.flags.writeable = False
+            self._active_rows = _frozen(np.concatenate([self._active_rows, rows]))
+        if self._active_employers is not None:
+            self._active_employers = _frozen(np.concatenate([self._active_employers, self.employer[self.size : end]]))
         self.size = end
         return rows
+
+    def _lock(self, locked: bool = True) -> None:
+        for name in self.LOCKED:
+            getattr(self, name).flags.writeable = not locked
 
     def deactivate(self, rows: np.ndarray) -> None:
         """Mark rows as no longer current staff (their columns are kept)."""
@@ -133,6 +142,7 @@ class StaffTable:
         self.active[rows] = False
         self.active.flags.writeable = False
         self._active_rows = None
+        self._active_employers = None
 
     def view(self, name: str) -> np.ndarray:
         """Column over all rows ever created (active or not)."""
@@ -144,6 +154,16 @@ class StaffTable:
         The array is shared: treat it as read-only.
         """
         if self._active_rows is None:
-            self._active_rows = np.flatnonzero(self.active[: self.size])
-            self._active_rows.flags.writeable = False
+            self._active_rows = _frozen(np.flatnonzero(self.active[: self.size]))
         return self._active_rows
+
+    def active_employers(self) -> np.ndarray:
+        """``employer[active_rows()]`` (cached like it: a row's employer never changes)."""
+        if self._active_employers is None:
+            self._active_employers = _frozen(self.employer[self.active_rows()])
+        return self._active_employers
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a

@@ -60,13 +60,19 @@ def test_active_rows_cache_follows_appends_and_departures():
     assert st.active_rows().tolist() == list(range(10))
     st.deactivate(np.array([2, 5]))
     assert st.active_rows().tolist() == [0, 1, 3, 4, 6, 7, 8, 9]
-    st.append(**cols(30))  # grows the arrays
+    assert st.active_employers().tolist() == [0] * 8
+    more = cols(30)
+    more["employer"] = np.arange(30) % 3
+    st.append(**more)  # grows the arrays; extends both caches
     assert st.active_rows().tolist() == [0, 1, 3, 4, 6, 7, 8, 9, *range(10, 40)]
     assert np.array_equal(st.active_rows(), np.flatnonzero(st.active[: st.size]))
-    with pytest.raises(ValueError):
-        st.active[0] = False  # only append() and deactivate() write it, keeping the cache right
-    with pytest.raises(ValueError):
-        st.active_rows()[0] = 3
+    assert np.array_equal(st.active_employers(), st.employer[st.active_rows()])
+    st.deactivate(np.array([11, 39]))
+    assert np.array_equal(st.active_employers(), st.employer[st.active_rows()])
+    # Only append() and deactivate() write these columns, keeping the caches right.
+    for column in (st.active, st.employer, st.active_rows(), st.active_employers()):
+        with pytest.raises(ValueError):
+            column[0] = 1
 
 
 def test_bulk_agents_are_the_agents_mesa_would_create():

@@ -50,7 +50,7 @@ def step(model) -> None:
         budget_year = med.budget_eur_per_staff * model.budget_staff.sum()
         rows = st.active_rows()
         reception_ok = (st.job_family[rows] == RECEPTION) & (st.skill[rows] >= model.required_skill - d.following_band)
-        mediators = np.bincount(st.employer[rows][reception_ok], minlength=c.n) / model.cfg.territory.staff_scale
+        mediators = np.bincount(st.active_employers()[reception_ok], minlength=c.n) / model.cfg.territory.staff_scale
         mediators = np.where(communes, mediators, 0.0)
         agent_cost = med.agent_mediator_cost_eur * mediators.sum() if med.every_agent_mediator else 0.0
         funded = min(1.0, budget_year / agent_cost) if agent_cost > 0 else 1.0

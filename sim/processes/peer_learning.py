@@ -31,7 +31,7 @@ def step(model) -> None:
     model.spend["referents"] += float(budget.sum())
 
     rows = st.active_rows()
-    emp = st.employer[rows]
+    emp = st.active_employers()
     skill = st.skill[rows]
     proficient = skill >= model.required_skill
     ref_own, n_prof = group_mean(emp[proficient], skill[proficient], c.n)

