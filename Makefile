@@ -25,5 +25,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q $(ARGS)
 
+## Benchmark by territory size and vectorised/per-agent ratio (docs/PERFORMANCE.md); ARGS="--repeats 1" for a quick one.
+bench: $(STAMP)
+	$(PY) -m benchmarks.bench $(ARGS)
+
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -63,6 +63,7 @@ def worker_size(territory: str, years: int, seed: int) -> dict:
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     cfg = _config(territory, years, seed)
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     model = TransitionModel(cfg)
     t1 = time.perf_counter()
@@ -73,6 +74,7 @@ def worker_size(territory: str, years: int, seed: int) -> dict:
         io.write_parquet(io.collectivites_table(model), Path(tmp) / "collectivites.parquet")
         io.write_parquet(io.staff_summary_table(model), Path(tmp) / "staff_summary.parquet")
     t3 = time.perf_counter()
+    cpu = time.process_time() - cpu0
     c = model.colls
     return {
         "communes": int((c.kind == 0).sum()),
@@ -83,6 +85,7 @@ def worker_size(territory: str, years: int, seed: int) -> dict:
         "run_s": t2 - t1,
         "write_s": t3 - t2,
         "total_s": t3 - t0,
+        "cpu_total_s": cpu,
         "years": years,
         "s_per_year": (t2 - t1) / years,
         "peak_rss_mb": _peak_rss_mb(),
@@ -218,7 +221,7 @@ def main(argv=None) -> int:
             print(f"  {territory} run {i + 1}/{args.repeats}: build {runs[-1]['build_s']:.2f}s, run {runs[-1]['run_s']:.2f}s, "
                   f"peak {runs[-1]['peak_rss_mb']:.0f} MB", flush=True)
         row = {"territory": territory if territory == "france" else f"synthetic {int(territory):,}", **{k: runs[0][k] for k in ("communes", "collectivites", "staff_start", "staff_end")}}
-        for key in ("build_s", "s_per_year", "run_s", "write_s", "total_s", "peak_rss_mb"):
+        for key in ("build_s", "s_per_year", "run_s", "write_s", "total_s", "cpu_total_s", "peak_rss_mb"):
             row[key] = _median(runs, key)
         row["total_s_max"] = max(r["total_s"] for r in runs)
         row["repeats"] = len(runs)
@@ -269,13 +272,14 @@ def _markdown(info: dict, size_rows: list, ratio_rows: list, args) -> str:
         f"Build, run ({args.years} years, quarterly) and output writing, one staff agent per staff member; "
         f"median of {args.repeats} fresh processes.",
         "",
-        "| territory | communes | collectivités | staff agents (start) | build (s) | run per simulated year (s) | run (s) | write outputs (s) | total (s), median / max | peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| territory | communes | collectivités | staff agents (start) | build (s) | run per simulated year (s) | run (s) | write outputs (s) | total wall (s), median / max | total CPU (s) | peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in size_rows:
         lines.append(
             f"| {r['territory']} | {r['communes']:,} | {r['collectivites']:,} | {r['staff_start']:,} | {_fmt(r['build_s'])} | "
-            f"{_fmt(r['s_per_year'])} | {_fmt(r['run_s'])} | {_fmt(r['write_s'])} | {_fmt(r['total_s'])} / {_fmt(r['total_s_max'])} | {r['peak_rss_mb']:,.0f} |"
+            f"{_fmt(r['s_per_year'])} | {_fmt(r['run_s'])} | {_fmt(r['write_s'])} | {_fmt(r['total_s'])} / {_fmt(r['total_s_max'])} | "
+            f"{_fmt(r['cpu_total_s'])} | {r['peak_rss_mb']:,.0f} |"
         )
     if ratio_rows:
         lines += [
