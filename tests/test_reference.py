@@ -19,27 +19,29 @@ from tests.conftest import small_config
 
 CASES = {
     "baseline": {},
-    "levers": dict(
-        training={"budget_eur_per_staff": 150.0, "targeting": "furthest"},
-        recruitment={"budget_eur_per_staff": 100.0, "pooled_hiring": True},
-        mediation={"budget_eur_per_staff": 50.0, "every_agent_mediator": True},
-        referents={"budget_eur_per_staff": 30.0},
-        sponsorship={"budget_eur_per_staff": 20.0},
-        drivers={"cyber_attacks": True, "lockdown": True, "lockdown_year": 2021.5},
-    ),
-    "opsn_most_impacted": dict(
-        training={"budget_eur_per_staff": 200.0, "targeting": "most_impacted", "modality": "blended"},
-        mutualisation={"mode": "opsn", "coverage": 0.5, "subsidy_eur_per_staff": 50.0},
-        referents={"budget_eur_per_staff": 30.0},
-        behaviour={"replacement_rate": 0.9},
-    ),
+    "levers": {
+        "training": {"budget_eur_per_staff": 150.0, "targeting": "furthest"},
+        "recruitment": {"budget_eur_per_staff": 100.0, "pooled_hiring": True},
+        "mediation": {"budget_eur_per_staff": 50.0, "every_agent_mediator": True},
+        "referents": {"budget_eur_per_staff": 30.0},
+        "sponsorship": {"budget_eur_per_staff": 20.0},
+        "drivers": {"cyber_attacks": True, "lockdown": True, "lockdown_year": 2021.5},
+    },
+    "opsn_most_impacted": {
+        "training": {"budget_eur_per_staff": 200.0, "targeting": "most_impacted", "modality": "blended"},
+        "mutualisation": {"mode": "opsn", "coverage": 0.5, "subsidy_eur_per_staff": 50.0},
+        "referents": {"budget_eur_per_staff": 30.0},
+        "behaviour": {"replacement_rate": 0.9},
+    },
 }
 
 
 def _differences(a: TransitionModel, b: TransitionModel) -> list[str]:
     bad = [f for f in StaffTable.FIELDS if not np.array_equal(a.staff.view(f), b.staff.view(f))]
     for name, value in vars(a.colls).items():
-        if isinstance(value, np.ndarray) and not np.array_equal(value, getattr(b.colls, name), equal_nan=value.dtype.kind == "f"):
+        if isinstance(value, np.ndarray) and not np.array_equal(
+            value, getattr(b.colls, name), equal_nan=value.dtype.kind == "f"
+        ):
             bad.append("colls." + name)
     if a.records != b.records:
         bad.append("records")
