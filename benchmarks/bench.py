@@ -149,6 +149,15 @@ def _spawn(args: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _repeat(spec: dict, repeats: int, describe) -> list[dict]:
+    """Run a worker ``repeats`` times, each in a fresh process; print a line per run."""
+    runs = []
+    for i in range(repeats):
+        runs.append(_spawn(spec))
+        print(f"  run {i + 1}/{repeats} {describe(runs[-1])}", flush=True)
+    return runs
+
+
 def _median(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -230,14 +239,13 @@ def main(argv=None) -> int:
     print("machine:", json.dumps(info), flush=True)
     size_rows, ratio_rows = [], []
     for territory in territories:
-        runs = []
-        for i in range(args.repeats):
-            runs.append(_spawn({"kind": "size", "territory": territory, "years": args.years, "seed": args.seed}))
-            print(
-                f"  {territory} run {i + 1}/{args.repeats}: build {runs[-1]['build_s']:.2f}s, run {runs[-1]['run_s']:.2f}s, "
-                f"peak {runs[-1]['peak_rss_mb']:.0f} MB",
-                flush=True,
-            )
+        runs = _repeat(
+            {"kind": "size", "territory": territory, "years": args.years, "seed": args.seed},
+            args.repeats,
+            lambda r, territory=territory: (
+                f"{territory}: build {r['build_s']:.2f}s, run {r['run_s']:.2f}s, peak {r['peak_rss_mb']:.0f} MB"
+            ),
+        )
         row = {
             "territory": territory if territory == "france" else f"synthetic {int(territory):,}",
             **{k: runs[0][k] for k in ("communes", "collectivites", "staff_start", "staff_end")},
@@ -248,14 +256,13 @@ def main(argv=None) -> int:
         row["repeats"] = len(runs)
         size_rows.append(row)
     for size in [s for s in args.ratio_sizes.split(",") if s]:
-        runs = []
-        for i in range(args.repeats):
-            runs.append(_spawn({"kind": "ratio", "territory": size, "steps": args.ratio_steps, "seed": args.seed}))
-            print(
-                f"  ratio {size} run {i + 1}/{args.repeats}: x{runs[-1]['ratio']:.1f} "
-                f"({runs[-1]['reference_s_per_step']:.2f}s vs {runs[-1]['vectorised_s_per_step']:.4f}s per step)",
-                flush=True,
-            )
+        runs = _repeat(
+            {"kind": "ratio", "territory": size, "steps": args.ratio_steps, "seed": args.seed},
+            args.repeats,
+            lambda r, size=size: (
+                f"ratio {size}: x{r['ratio']:.1f} ({r['reference_s_per_step']:.2f}s vs {r['vectorised_s_per_step']:.4f}s per step)"
+            ),
+        )
         row = {"communes": runs[0]["communes"], "staff": runs[0]["staff"], "steps": args.ratio_steps}
         for key in ("vectorised_s_per_step", "reference_s_per_step", "ratio"):
             row[key] = _median(runs, key)

@@ -36,7 +36,7 @@ import numpy as np
 
 from sim.agents import Collectivite, Staff
 from sim.model import TransitionModel, process_name
-from sim.processes import STEP_ORDER
+from sim.processes import STEP_ORDER, training
 from sim.processes.adoption import mediation_coverage, services_change
 from sim.processes.maturity import capacity_index, investment_index, maturity_change
 from sim.processes.peer_learning import peer_gain
@@ -129,21 +129,7 @@ def _lever(model, budget_eur_per_staff: float) -> np.ndarray:
 
 
 def training_step(model) -> None:
-    t = model.cfg.training
-    spent_own, model.carry["own_training"] = _train(
-        model, model.alloc_own_training, model.carry["own_training"], "elearning", "universal", t.cost_eur["elearning"]
-    )
-    model.spend["own_training"] += spent_own
-    if t.budget_eur_per_staff > 0:
-        spent, model.carry["training"] = _train(
-            model,
-            _lever(model, t.budget_eur_per_staff),
-            model.carry["training"],
-            t.modality,
-            t.targeting,
-            t.cost_eur[t.modality],
-        )
-        model.spend["training"] += spent
+    training.step(model, train=_train, allocation=_lever)
 
 
 # ------------------------------------------------------------------------------- peer learning

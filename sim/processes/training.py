@@ -74,18 +74,22 @@ def _train(model, budget, carry, modality: str, targeting: str, cost_per_real: f
     return float(spent.sum()), available - spent
 
 
-def step(model) -> None:
+def step(model, train=_train, allocation=None) -> None:
+    """Own training, then the training lever. ``train`` and ``allocation`` (default
+    :func:`_train` and ``budget.lever_allocation``) are replaced by sim.reference's per-agent
+    versions."""
     from sim.processes.budget import lever_allocation
 
+    allocation = allocation or lever_allocation
     t = model.cfg.training
-    spent_own, model.carry["own_training"] = _train(
+    spent_own, model.carry["own_training"] = train(
         model, model.alloc_own_training, model.carry["own_training"], "elearning", "universal", t.cost_eur["elearning"]
     )
     model.spend["own_training"] += spent_own
     if t.budget_eur_per_staff > 0:
-        spent, model.carry["training"] = _train(
+        spent, model.carry["training"] = train(
             model,
-            lever_allocation(model, t.budget_eur_per_staff),
+            allocation(model, t.budget_eur_per_staff),
             model.carry["training"],
             t.modality,
             t.targeting,
