@@ -647,7 +647,21 @@ class Config:
     """Root configuration of one run."""
 
     seed: int = param(0, "Random seed of the run (same seed and config: bit-identical outputs).", lo=0)
-    scenario_name: str = param("business_as_usual", "Name of the policy scenario preset.")
+    scenario_name: str = param(
+        "business_as_usual",
+        "Name of the policy scenario preset (conf/scenario/; docs/SCENARIOS.md).",
+        source="set by each preset of conf/scenario/",
+    )
+    equal_budget_eur_per_staff: float = param(
+        100.0,
+        "Budget that the equal-budget scenarios (equal_budget_*) give to their single lever, so "
+        "that one value swept across them compares the same money spent on training, "
+        "recruitment and pooling. Other scenarios ignore it.",
+        unit="EUR / staff / year",
+        lo=0.0,
+        hi=10000.0,
+        source="assumption; equal-cost comparison from research/seed_003_004.md §6 (S13)",
+    )
     territory: TerritoryConfig = field(default_factory=TerritoryConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     drivers: DriversConfig = field(default_factory=DriversConfig)
@@ -675,8 +689,44 @@ GROUPS = {
 }
 
 
+#: Longest job directory name kept as it is; longer names are cut and end with a hash.
+JOB_DIR_MAX = 120
+
+
+def job_dir_name(override_dirname: str) -> str:
+    """Directory name of a sweep job, derived from its overrides (``hydra.job.override_dirname``).
+
+    The same overrides always give the same name, whatever the job's number in the sweep, so
+    a relaunched sweep finds the outputs of its earlier jobs. Characters that cannot be in a
+    file name are replaced, and a name that had to be changed or cut ends with a short hash of
+    the original so that two different jobs never share a directory by accident.
+    """
+    import hashlib
+
+    name = override_dirname or "defaults"
+    safe = "".join(ch if ch.isprintable() and ch not in '/\\:*?"<>|' else "_" for ch in name)
+    if safe.startswith("."):
+        safe = "_" + safe[1:]
+    if safe == name and len(name) <= JOB_DIR_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return safe[: JOB_DIR_MAX - 11] + "-" + digest
+
+
+def register_resolvers() -> None:
+    """Register the OmegaConf resolvers used by conf/config.yaml (idempotent)."""
+    if not OmegaConf.has_resolver("sim_job_dir"):
+        OmegaConf.register_new_resolver("sim_job_dir", lambda s="": job_dir_name(str(s)))
+
+
+# Registered on import: Hydra resolves ``hydra.sweep.subdir`` inside launcher workers too
+# (joblib, submitit), which import this module when they unpickle the task function.
+register_resolvers()
+
+
 def register_configs() -> None:
     """Register the schema in Hydra's ConfigStore (idempotent)."""
+    register_resolvers()
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     for group, cls in GROUPS.items():
@@ -778,6 +828,8 @@ __all__ = [
     "GROUPS",
     "LEVER_GROUPS",
     "iter_params",
+    "job_dir_name",
     "register_configs",
+    "register_resolvers",
     "to_config",
 ]
