@@ -796,9 +796,11 @@ def to_config(cfg: DictConfig | Config) -> Config:
     if isinstance(cfg, Config):
         obj = cfg
     else:
-        node = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-        if "hydra" in node:
-            del node["hydra"]
+        # Drop Hydra's own node before resolving (compose(..., return_hydra_config=True) leaves
+        # it in, with values that exist only inside a running job).
+        container = OmegaConf.to_container(cfg, resolve=False)
+        container.pop("hydra", None)
+        node = OmegaConf.create(OmegaConf.to_container(OmegaConf.create(container), resolve=True))
         merged = OmegaConf.merge(OmegaConf.structured(Config), node)
         obj = OmegaConf.to_object(merged)
     errors = _walk(obj) + _check_consistency(obj)
