@@ -79,23 +79,21 @@ def test_failed_jobs_do_not_stop_the_sweep_and_a_relaunch_redoes_only_them(tmp_p
     sweep = tmp_path / "sweep"
     common = ("-m", *TINY, f"hydra.sweep.dir={sweep}")
     # First launch with joblib (2 workers); the run of seed 1 fails.
-    first = sim(*common, "seed=0,1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path, env={"SIM_INJECT_FAILURE": "1"})
+    first = sim(*common, "seed=0,1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path, env={"SIM_INJECT_FAILURE": "1"})
     assert first.returncode == 0, first.stderr
-    for seed in (0, 2):
-        assert io.is_complete(job(sweep, seed)) and not (job(sweep, seed) / io.ERROR).exists()
+    assert io.is_complete(job(sweep, 0)) and not (job(sweep, 0) / io.ERROR).exists()
     error = json.loads((job(sweep, 1) / io.ERROR).read_text())
     assert error["status"] == "failed" and "InjectedFailure" in error["error"] and "seed=1" in error["overrides"]
     assert not (job(sweep, 1) / io.MANIFEST).exists()
-    done = {seed: mtimes(job(sweep, seed)) for seed in (0, 2)}
+    done = mtimes(job(sweep, 0))
 
     # Relaunch with the basic launcher, the failure gone and the seeds in another order (other
     # job numbers): complete jobs are skipped, untouched; the failed one is redone.
-    again = sim(*common, "seed=2,1,0", cwd=tmp_path)
+    again = sim(*common, "seed=1,0", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    for seed in (0, 2):
-        assert mtimes(job(sweep, seed)) == done[seed]
+    assert mtimes(job(sweep, 0)) == done
     assert io.is_complete(job(sweep, 1)) and not (job(sweep, 1) / io.ERROR).exists()
-    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == sorted(job(sweep, s).name for s in (0, 1, 2))
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == sorted(job(sweep, s).name for s in (0, 1))
 
 
 def test_invalid_job_records_its_error_and_the_others_complete(tmp_path):
@@ -126,9 +124,7 @@ def test_submitit_local_launcher_runs_pickled_jobs_in_fresh_processes(tmp_path):
     # The submitit launcher pickles the task and runs each job in a new process, as on a SLURM
     # node; submitit_local does so on this machine (tests/test_slurm.py runs real SLURM).
     sweep = tmp_path / "sweep"
-    proc = sim("-m", *TINY, "seed=0,1", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    proc = sim("-m", *TINY, "seed=3", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    for seed in (0, 1):
-        assert io.read_manifest(job(sweep, seed))["seed"] == seed
-        assert io.is_complete(job(sweep, seed))
-    assert list((sweep / ".submitit").iterdir())  # submitit's pickles and logs
+    assert io.read_manifest(job(sweep, 3))["seed"] == 3 and io.is_complete(job(sweep, 3))
+    assert any(p.name.endswith("_result.pkl") for p in (sweep / ".submitit").rglob("*"))  # went through submitit
