@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cloudpickle
+import pytest
 
 from sim import io
 from sim.api import compose_config
@@ -111,6 +111,7 @@ def test_the_task_function_and_a_composed_config_pickle(tmp_path):
     # submitit_local test below runs it there): cloudpickle the task function and its config.
     import sim.cli
 
+    cloudpickle = pytest.importorskip("cloudpickle")  # comes with submitit (the [slurm] extra)
     cfg = compose_config([*TINY, "seed=4"])
     task, loaded = pickle.loads(cloudpickle.dumps((sim.cli.main.__wrapped__, cfg)))
     assert callable(task) and task.__name__ == "main"
@@ -123,6 +124,7 @@ def test_the_task_function_and_a_composed_config_pickle(tmp_path):
 def test_submitit_local_launcher_runs_pickled_jobs_in_fresh_processes(tmp_path):
     # The submitit launcher pickles the task and runs each job in a new process, as on a SLURM
     # node; submitit_local does so on this machine (tests/test_slurm.py runs real SLURM).
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs the [slurm] extra")
     sweep = tmp_path / "sweep"
     proc = sim("-m", *TINY, "seed=3", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
