@@ -370,7 +370,7 @@ class BehaviourConfig:
         source="assumption; seed 002 L760-761 (taille et capacité d'innovation), seed 000 L92",
     )
     maturity_weights: list[float] = param(
-        [0.30, 0.30, 0.25, 0.15],
+        [0.25, 0.30, 0.20, 0.25],
         "Weights of investment, IT capacity, staff skill and sponsorship in the maturity drive.",
         lo=0.0,
         hi=1.0,
@@ -385,9 +385,18 @@ class BehaviourConfig:
     )
     investment_ref_eur_per_staff: float = param(
         250.0,
-        "Quarterly investment per staff member that gives half of the investment drive.",
+        "Quarterly investment per staff member that, with the fixed cost, gives half of the "
+        "investment drive.",
         unit="EUR / staff / quarter",
         lo=1.0,
+    )
+    investment_fixed_eur: float = param(
+        4000.0,
+        "Fixed quarterly cost of digital projects added to the per-staff reference: small "
+        "budgets buy little (digital first costs more; savings need economies of scale).",
+        unit="EUR / quarter",
+        lo=0.0,
+        source="assumption; seed 000 L59 (coûts supplémentaires, économies d'échelle)",
     )
     dsi_critical_fte: float = param(
         2.0,
@@ -459,6 +468,15 @@ class TrainingConfig:
         "Cost of one training per trainee by modality.",
         unit="EUR / trainee",
         lo=0.0,
+    )
+    completion: dict[str, list[float]] = param(
+        {"elearning": [0.2, 1.0], "blended": [0.7, 0.9], "tutoring": [0.9, 0.9]},
+        "Completion probability of a training at skill 0 and at skill 1 (linear between) by "
+        "modality; e-learning is not completed by staff in illectronism.",
+        lo=0.0,
+        hi=1.0,
+        source="assumption; shape from seed 002 L1313-1321 (e-learning « pas 100 % gagnant », "
+        "excluded agents left behind) and seed 000 L107-108",
     )
     efficacy: dict[str, float] = param(
         {"elearning": 0.8, "blended": 1.0, "tutoring": 1.2},
@@ -593,7 +611,11 @@ class MediationConfig:
         300.0, "Inhabitants one reception agent mediator serves.", unit="inhabitants", lo=1.0
     )
     agent_mediator_cost_eur: float = param(
-        300.0, "One-off mediation training per reception agent.", unit="EUR / agent", lo=0.0
+        300.0,
+        "Yearly continuous mediation training per reception agent acting as mediator.",
+        unit="EUR / agent / year",
+        lo=0.0,
+        source="assumption; continuous training of « accueil médiateur », seed 004 L109",
     )
     exit_rate: float = param(
         0.25,
@@ -732,10 +754,13 @@ def _check_consistency(cfg: Config) -> list[str]:
         missing = kinds - set(getattr(t, name))
         if missing:
             errors.append(f"territory.{name} lacks kinds: {', '.join(sorted(missing))}")
-    for name in ("cost_eur", "efficacy"):
+    for name in ("cost_eur", "efficacy", "completion"):
         missing = {"elearning", "blended", "tutoring"} - set(getattr(cfg.training, name))
         if missing:
             errors.append(f"training.{name} lacks modalities: {', '.join(sorted(missing))}")
+    for modality, pair in cfg.training.completion.items():
+        if len(pair) != 2:
+            errors.append(f"training.completion.{modality} must be [at skill 0, at skill 1]")
     if cfg.drivers.illectronism_threshold > cfg.drivers.required_skill_start:
         errors.append("drivers.illectronism_threshold must not exceed drivers.required_skill_start")
     return errors
