@@ -88,6 +88,12 @@ def mean_interval(
     raise ValueError(f"method must be one of {METHODS}, not {method!r}")
 
 
+def _negligible(spread: float, values: np.ndarray) -> bool:
+    """True when ``spread`` is zero up to floating-point rounding of ``values``."""
+    scale = float(np.max(np.abs(values))) if len(values) else 0.0
+    return bool(spread <= 1e-12 * scale) or spread == 0
+
+
 def _welch(xs: np.ndarray, xb: np.ndarray, level: float) -> tuple[float, float, float, float]:
     """(diff, low, high, p) of mean(xs) - mean(xb) by Welch's t."""
     ns, nb = len(xs), len(xb)
@@ -96,7 +102,7 @@ def _welch(xs: np.ndarray, xb: np.ndarray, level: float) -> tuple[float, float, 
         return (diff, np.nan, np.nan, np.nan)
     vs, vb = xs.var(ddof=1) / ns, xb.var(ddof=1) / nb
     se = np.sqrt(vs + vb)
-    if se == 0:
+    if _negligible(se, np.concatenate([xs, xb])):
         return (diff, diff, diff, np.nan)
     dof = (vs + vb) ** 2 / (vs**2 / (ns - 1) + vb**2 / (nb - 1))
     h = float(stats.t.ppf((1 + level) / 2, dof) * se)
@@ -111,7 +117,7 @@ def _paired(d: np.ndarray, level: float) -> tuple[float, float, float, float]:
     if n < 2:
         return (m, np.nan, np.nan, np.nan)
     sd = d.std(ddof=1)
-    if sd == 0:
+    if _negligible(sd, d):
         return (m, m, m, np.nan)
     h = float(t_half_width(sd, n, level))
     p = float(2 * stats.t.sf(abs(m) / (sd / np.sqrt(n)), n - 1))
@@ -480,9 +486,9 @@ def cost_effectiveness(
         extra = d.loc[(*key, cost), "diff"]
         for m in frac:
             r = d.loc[(*key, m)]
-            red = -r["diff"] * points_per_unit
+            red = 0.0 - r["diff"] * points_per_unit + 0.0
             rows.append((*key, m, r["mean_baseline"], r["mean"], red,
-                         -r["ci_high"] * points_per_unit, -r["ci_low"] * points_per_unit,
+                         0.0 - r["ci_high"] * points_per_unit, 0.0 - r["ci_low"] * points_per_unit,
                          extra, extra / red if red > 0 else np.nan))
     cols = [*by_cols, "metric", "mean_baseline", "mean", "reduction_pp", "reduction_ci_low",
             "reduction_ci_high", "extra_cost_eur", "eur_per_pp"]
