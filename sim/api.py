@@ -1,0 +1,39 @@
+"""Python API: compose a configuration like the command line does, and run it.
+
+    from sim.api import compose_config, run
+    cfg = compose_config(["territory=small", "scenario=mediation", "seed=3"])
+    result = run(cfg)                  # in memory
+    result = run(cfg, out_dir="out")   # also writes the run's files
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+from sim.config import Config, register_configs, to_config
+from sim.run import RunResult, run_simulation
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """Compose ``conf/`` with Hydra's compose API (same overrides as the command line)."""
+    register_configs()
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name=config_name, overrides=list(overrides))
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))
+
+
+def run(cfg: DictConfig | Config, out_dir: str | Path | None = None, *, overrides: Sequence[str] = (), keep_model: bool = False) -> RunResult:
+    """Validate and run one configuration; write its files into ``out_dir`` when given."""
+    config = to_config(cfg)
+    return run_simulation(config, Path(out_dir) if out_dir is not None else None, overrides=list(overrides), keep_model=keep_model)
+
+
+__all__ = ["CONF_DIR", "RunResult", "compose_config", "run"]

@@ -1,0 +1,58 @@
+"""Peer learning: colleagues and referents raise skills (DESIGN.md, Process 4).
+
+Inside each collectivité, staff below the mean skill of its proficient colleagues close a
+share of the gap each step: ``rate * (reference - skill) * (1 - w * attitude)``. The base
+rate is spontaneous learning between colleagues (seed 002 L1266-1269); the referent-network
+lever (seed 003 L23-26, recommendation 2) adds referents, paid for their time, which raise the
+rate in proportion to referents per staff, and pooled communes also draw on their pool's
+referents and skilled staff.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.selection import group_mean
+
+
+def peer_gain(skill, reference, attitude, rate, resistance_weight: float):
+    return rate * np.maximum(0.0, reference - skill) * (1.0 - resistance_weight * attitude)
+
+
+def step(model) -> None:
+    from sim.processes.budget import lever_allocation
+
+    st, c = model.staff, model.colls
+    r = model.cfg.referents
+    b = model.cfg.behaviour
+    real_staff = np.maximum(c.n_staff / model.cfg.territory.staff_scale, 1.0)
+    budget = lever_allocation(model, r.budget_eur_per_staff) if r.budget_eur_per_staff > 0 else np.zeros(c.n)
+    c.referents = budget * model.steps_per_year / r.cost_per_referent_eur  # FTE-equivalents, spent in full
+    model.spend["referents"] += float(budget.sum())
+
+    rows = st.active_rows()
+    emp = st.employer[rows]
+    skill = st.skill[rows]
+    proficient = skill >= model.required_skill
+    ref_own, n_prof = group_mean(emp[proficient], skill[proficient], c.n)
+    referents_per_staff = c.referents / real_staff
+
+    pooled = c.pool >= 0
+    if pooled.any():
+        n_pools = int(c.pool.max()) + 1
+        pool_of_row = np.where(pooled, c.pool, n_pools)
+        ref_pool, _ = group_mean(pool_of_row[emp[proficient]], skill[proficient], n_pools + 1)
+        pool_ref_fte = np.bincount(pool_of_row, weights=c.referents, minlength=n_pools + 1)
+        pool_staff = np.bincount(pool_of_row, weights=real_staff, minlength=n_pools + 1)
+        spill = np.where(pooled, r.pool_spillover * pool_ref_fte[pool_of_row] / np.maximum(pool_staff[pool_of_row], 1.0), 0.0)
+        referents_per_staff = referents_per_staff + spill
+        ref_pool_row = np.where(pooled, ref_pool[pool_of_row], np.nan)
+        reference = np.fmax(ref_own, ref_pool_row)
+    else:
+        reference = ref_own
+    rate = b.peer_learning_rate + r.learning_per_referent_share * referents_per_staff
+    ref = reference[emp]
+    has_ref = ~np.isnan(ref)
+    gain = np.zeros(len(rows))
+    gain[has_ref] = peer_gain(skill[has_ref], ref[has_ref], st.attitude[rows][has_ref], rate[emp][has_ref], b.resistance_weight)
+    st.skill[rows] = np.minimum(1.0, skill + gain)

@@ -1,0 +1,139 @@
+"""One run: validate the configuration, build the model, simulate, write the outputs.
+
+:func:`run_simulation` is a plain function of a configuration and an output directory, used by
+the Hydra command line (:mod:`sim.cli`), the Python API (:mod:`sim.api`), the sweeps and the
+tests alike. Failures are recorded in ``error.json`` by the caller that asks for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim import io
+from sim.config import Config, to_config
+from sim.model import TransitionModel
+
+log = logging.getLogger("sim")
+
+
+@dataclass
+class RunResult:
+    timeseries: pd.DataFrame
+    collectivites: pd.DataFrame
+    staff_summary: pd.DataFrame
+    manifest: dict
+    model: TransitionModel | None = None
+    skipped: bool = False
+
+
+class Progress:
+    """Progress on stderr: a bar on a terminal, a log line every 10 % otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.start = time.perf_counter()
+        self.last_decile = -1
+
+    def __call__(self, step: int, n_steps: int, model) -> None:
+        if not self.enabled:
+            return
+        frac = step / n_steps
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / max(frac, 1e-9) * (1 - frac)
+        msg = f"step {step}/{n_steps} (year {model.year:.2f}) elapsed {elapsed:.1f}s, eta {eta:.1f}s"
+        if self.tty:
+            bar = "#" * int(30 * frac)
+            sys.stderr.write(f"\r[{bar:<30}] {msg}")
+            if step == n_steps:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif int(frac * 10) > self.last_decile:
+            self.last_decile = int(frac * 10)
+            log.info(msg)
+
+
+def config_dict(cfg: Config) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+
+
+def run_simulation(cfg: Config, out_dir: Path | None = None, *, overrides: list[str] = (), keep_model: bool = False, skip_complete: bool = True) -> RunResult:
+    """Run one configuration; write its outputs into ``out_dir`` when given."""
+    cfg = to_config(cfg)
+    cdict = config_dict(cfg)
+    if out_dir is not None and skip_complete and io.is_complete(out_dir, io.config_hash(cdict)):
+        log.info("complete outputs already in %s (same config and seed): skipped", out_dir)
+        out = Path(out_dir)
+        return RunResult(
+            pd.read_parquet(out / "timeseries.parquet"),
+            pd.read_parquet(out / "collectivites.parquet"),
+            pd.read_parquet(out / "staff_summary.parquet"),
+            io.read_manifest(out),
+            skipped=True,
+        )
+    t0 = time.perf_counter()
+    model = TransitionModel(cfg)
+    log.info(
+        "built %s territory: %d collectivités, %d staff agents in %.1fs",
+        cfg.territory.kind,
+        model.colls.n,
+        len(model.staff.active_rows()),
+        time.perf_counter() - t0,
+    )
+    model.run(progress=Progress(cfg.simulation.progress))
+    ts = io.timeseries_table(model)
+    colls = io.collectivites_table(model)
+    staff = io.staff_summary_table(model)
+    manifest = {"config": cdict, "seed": cfg.seed, "config_hash": io.config_hash(cdict)}
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        err = out / io.ERROR
+        if err.exists():
+            err.unlink()
+        files = ["timeseries.parquet", "collectivites.parquet", "staff_summary.parquet"]
+        io.write_parquet(ts, out / files[0])
+        io.write_parquet(colls, out / files[1])
+        io.write_parquet(staff, out / files[2])
+        if cfg.simulation.staff_table:
+            io.write_parquet(io.staff_table(model), out / "staff.parquet")
+            files.append("staff.parquet")
+        if cfg.simulation.figures:
+            from sim.figures import write_figures
+
+            files += write_figures(ts, colls, out, title=f"({cfg.scenario_name})")
+        manifest = io.write_manifest(
+            out,
+            config=cdict,
+            overrides=list(overrides),
+            seed=cfg.seed,
+            wall_time_s=time.perf_counter() - t0,
+            n_steps=model.n_steps,
+            files=files,
+        )
+    return RunResult(ts, colls, staff, manifest, model if keep_model else None)
+
+
+def record_failure(out_dir: Path, exc: BaseException, overrides: list[str] = ()) -> None:
+    """Write error.json for a failed run (never raises)."""
+    try:
+        io.write_json(
+            {
+                "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(),
+                "overrides": list(overrides),
+            },
+            Path(out_dir) / io.ERROR,
+        )
+    except Exception:  # noqa: BLE001 - recording a failure must not fail
+        log.exception("could not record the failure in %s", out_dir)
