@@ -427,9 +427,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose == 0:
         # skipped runs are printed in the load report; do not repeat them as warnings
         logging.getLogger("analysis.load").setLevel(logging.ERROR)
+    from analysis.sensitivity import ModelError
+
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, KeyError, ValueError) as exc:
+    except (FileNotFoundError, KeyError, ValueError, ModelError) as exc:
         if args.verbose:
             raise
         print(f"error: {exc} (run with -v for the traceback)", file=sys.stderr)

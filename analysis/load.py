@@ -239,11 +239,16 @@ def config_get(config: Any, dotted: str) -> Any:
 
 
 def _scenario_of(manifest: dict[str, Any], params: dict[str, Any]) -> Any:
+    """The run's scenario: its ``scenario=`` override, else config ``scenario`` (or its ``name``),
+    else config ``scenario_name``."""
     if "scenario" in params:
         return params["scenario"]
-    sc = config_get(manifest.get("config") or {}, "scenario")
+    config = manifest.get("config") or {}
+    sc = config_get(config, "scenario")
     if isinstance(sc, dict):
         sc = sc.get("name")
+    if sc is None:
+        sc = config_get(config, "scenario_name")
     return sc if isinstance(sc, (str, int, float, bool)) else None
 
 

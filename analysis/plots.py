@@ -292,17 +292,21 @@ def tradeoff_figure(
     return fig
 
 
+_FIRST_NUMBER = re.compile(r"(\d[\d_ ]*(?:[.,]\d+)?)\s*([kKmM]?)")
+
+
 def _band_key(band: str) -> tuple[int, float, str]:
-    m = re.search(r"\d[\d_ ]*", str(band))
+    text = str(band).strip()
+    m = _FIRST_NUMBER.search(text)
     if not m:
-        return (1, 0.0, str(band))
-    v = float(m.group().replace("_", "").replace(" ", ""))
-    s = str(band).lstrip()
-    if s.startswith("<"):
+        return (1, 0.0, text)
+    v = float(m.group(1).replace("_", "").replace(" ", "").replace(",", "."))
+    v *= {"k": 1e3, "m": 1e6}.get(m.group(2).lower(), 1.0)
+    if text.startswith("<"):
         v -= 0.5
-    elif s.startswith(">"):
+    elif text.startswith(">") or text.endswith("+"):
         v += 0.5
-    return (0, v, str(band))
+    return (0, v, text)
 
 
 def band_order(bands: Sequence[str]) -> list[str]:

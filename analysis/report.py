@@ -125,9 +125,16 @@ def _group_text(row: pd.Series, by: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- data
 
 
+#: Group names taken as the baseline when none is given, in this order.
+BASELINE_NAMES = ("baseline", "business_as_usual")
+
+
 def _auto_baseline(outcomes: pd.DataFrame, by: list[str]) -> Any:
-    if len(by) == 1 and "baseline" in set(outcomes[by[0]].astype(str)):
-        return "baseline"
+    if len(by) == 1:
+        values = set(outcomes[by[0]].astype(str))
+        for name in BASELINE_NAMES:
+            if name in values:
+                return name
     return None
 
 
@@ -191,8 +198,8 @@ def collect(
     else:
         if by_cols:
             ranking = rank_scenarios(outcomes, by_cols)
-        notes.append("No baseline given (and no scenario named 'baseline'): differences and cost per point "
-                     "are not computed. Pass --baseline NAME.")
+        notes.append("No baseline given (and no group named " + " or ".join(BASELINE_NAMES) + "): differences "
+                     "and cost per point are not computed. Pass --baseline NAME.")
     figs: list[tuple[str, str]] = []
     if figures:
         from analysis.plots import standard_figures

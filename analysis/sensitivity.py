@@ -302,18 +302,21 @@ def evaluate(
     overrides = [t[2] for t in tasks]
     bar = progress_bar(None, total=len(tasks), desc="model evaluations", enable=progress)
     results: list[Mapping[str, float]] = []
-    if jobs <= 1:
-        for ov in overrides:
-            results.append(_checked(model(ov), ov, problem.metrics))
-            bar.update(1)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            chunk = max(1, len(tasks) // (jobs * 8))
-            for ov, res in zip(overrides, pool.map(model, overrides, chunksize=chunk), strict=True):
-                results.append(_checked(res, ov, problem.metrics))
+    try:
+        if jobs <= 1:
+            for ov in overrides:
+                results.append(_checked(_call(model, ov), ov, problem.metrics))
                 bar.update(1)
-    bar.close()
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                chunk = max(1, len(tasks) // (jobs * 8))
+                calls = pool.map(_call, [model] * len(overrides), overrides, chunksize=chunk)
+                for ov, res in zip(overrides, calls, strict=True):
+                    results.append(_checked(res, ov, problem.metrics))
+                    bar.update(1)
+    finally:
+        bar.close()
     raw = pd.DataFrame(
         {
             "point": [t[0] for t in tasks],
@@ -326,10 +329,21 @@ def evaluate(
     return Y, raw
 
 
+class ModelError(RuntimeError):
+    """The model failed, or returned no value for a requested metric, at some overrides."""
+
+
+def _call(model: ModelFn, overrides: list[str]) -> Mapping[str, float]:
+    try:
+        return dict(model(overrides))
+    except Exception as exc:
+        raise ModelError(f"the model failed for overrides {overrides}: {type(exc).__name__}: {exc}") from exc
+
+
 def _checked(result: Mapping[str, float], overrides: list[str], metrics: Sequence[str]) -> Mapping[str, float]:
     missing = [m for m in metrics if m not in result]
     if missing:
-        raise KeyError(f"model output lacks {missing} (has {sorted(result)}) for overrides {overrides}")
+        raise ModelError(f"model output lacks {missing} (has {sorted(result)}) for overrides {overrides}")
     return result
 
 
