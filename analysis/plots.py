@@ -8,6 +8,7 @@ set for a sweep.  Axis labels are plain words with units (:func:`label`).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,6 @@ METRIC_LABELS: dict[str, str] = {
     "gap_rural_urban": "Maturity gap, urban minus rural (index)",
     "inhabitants_excluded_share": f"Inhabitants digitally excluded ({SHARE})",
     "spend_total_eur": "Total spending (euros per step)",
-    COST_METRIC: "Total cost over the run (euros)",
 }
 _SPEND = re.compile(r"^spend_(\w+)_eur$")
 
@@ -98,7 +98,9 @@ def save(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS, dpi: i
     paths = []
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt))
+        # SVG text stays text (searchable, editable, smaller)
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt))
         paths.append(path)
     plt.close(fig)
     return paths
@@ -214,7 +216,10 @@ def _distribution(
     elif kind in ("violin", "box"):
         plot = sns.violinplot if kind == "violin" else sns.boxplot
         extra = {"cut": 0, "inner": None} if kind == "violin" else {"showfliers": False}
-        plot(frame, x="group", y=value, hue="group", order=order, palette=palette, legend=False, ax=ax, **extra)
+        with warnings.catch_warnings():  # seaborn 0.13 passes boxplot's deprecated vert= to matplotlib >= 3.11
+            warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+            plot(frame, x="group", y=value, hue="group", order=order, palette=palette, legend=False, ax=ax,
+                 **extra)
         if len(frame) <= 400:
             sns.stripplot(frame, x="group", y=value, order=order, color="0.2", size=3, jitter=0.15, ax=ax)
         ax.set_xlabel("")
