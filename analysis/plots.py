@@ -108,7 +108,7 @@ def save(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS, dpi: i
 
 def _metadata(fmt: str) -> dict[str, Any] | None:
     # no creation date: the same data give the same bytes
-    return {"Date": None} if fmt == "svg" else None
+    return {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else None
 
 
 def _by(data: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:

@@ -13,6 +13,7 @@ import html
 import io
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,8 +46,8 @@ color:#222;line-height:1.45;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:2px solid #ddd}
 h3{font-size:1.05rem;margin-top:1.4rem}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}
-th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;vertical-align:top}
-th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f2f2f2}td.num{text-align:right;white-space:nowrap}
 .note{color:#555;font-size:.9rem}.bad{color:#a00}
 figure{margin:1.2rem 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:.9rem;color:#444}
@@ -95,10 +96,28 @@ def fmt_interval(mean: float, low: float, high: float, metric: str = "") -> str:
     return f"{fmt(mean, metric)} [{fmt(low, metric)}, {fmt(high, metric)}]"
 
 
+_NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(?:e[-+]?\d+)?(?: \[.*\])?$|^\d+ / \d+$")
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    """A plain HTML table; number cells (and "mean [low, high]" cells) are right-aligned."""
+    e = html.escape
+    head = "".join(f"<th>{e(str(c))}</th>" for c in df.columns)
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells = []
+        for v in rec:
+            text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            cls = ' class="num"' if _NUMBER.match(text) else ""
+            cells.append(f"<td{cls}>{e(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def _table(df: pd.DataFrame, csv_name: str | None = None, raw: pd.DataFrame | None = None) -> str:
     if df is None or df.empty:
         return '<p class="note">(empty)</p>'
-    body = df.to_html(index=False, border=0, escape=True, na_rep="")
+    body = _html_table(df)
     link = ""
     if csv_name:
         data = base64.b64encode((raw if raw is not None else df).to_csv(index=False).encode()).decode()
@@ -111,7 +130,7 @@ def _png_data_uri(fig: Any, dpi: int = 110) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
@@ -225,15 +244,17 @@ def collect(
 
 
 def _summary_wide(data: ReportData) -> pd.DataFrame:
+    """One row per metric, one column per group: "mean [low, high]"; first row: number of runs."""
     s = data.summary
     if s.empty:
         return s
-    rows: dict[str, dict[str, str]] = {}
+    groups: dict[str, dict[str, str]] = {}
     for _, r in s.iterrows():
         g = _group_text(r, data.by) if data.by else "all runs"
-        rows.setdefault(g, {"group": g, "runs": str(r["n"])})
-        rows[g][r["metric"]] = fmt_interval(r["mean"], r["ci_low"], r["ci_high"], r["metric"])
-    return pd.DataFrame(list(rows.values()))
+        col = groups.setdefault(g, {"runs": str(r["n"])})
+        col[r["metric"]] = fmt_interval(r["mean"], r["ci_low"], r["ci_high"], r["metric"])
+    metrics = ["runs", *dict.fromkeys(s["metric"])]
+    return pd.DataFrame({"metric": metrics, **{g: [col.get(m, "") for m in metrics] for g, col in groups.items()}})
 
 
 def _differences_view(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
