@@ -35,14 +35,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import yaml
 
-from analysis._progress import progress_bar
-from analysis.load import parse_overrides
+from analysis.overrides import parse_overrides
+
+if TYPE_CHECKING:  # pandas, SALib and tqdm are imported when used: worker processes start faster
+    import pandas as pd
 
 ModelFn = Callable[[list[str]], Mapping[str, float]]
 
@@ -298,6 +299,10 @@ def evaluate(
     The raw table has one row per evaluation: ``point``, the parameter values used,
     ``seed`` and each metric.
     """
+    import pandas as pd
+
+    from analysis._progress import progress_bar
+
     tasks = [(i, s, problem.overrides_for(x, s)) for i, x in enumerate(X) for s in problem.seeds]
     overrides = [t[2] for t in tasks]
     bar = progress_bar(None, total=len(tasks), desc="model evaluations", enable=progress)
@@ -405,6 +410,7 @@ def morris(
     Indices per metric and parameter: ``mu``, ``mu_star`` (mean absolute elementary
     effect: the influence), ``sigma`` (interactions / non-linearity), ``mu_star_conf``.
     """
+    import pandas as pd
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
 
@@ -446,6 +452,7 @@ def sobol(
     each for every seed.  Indices: ``S1`` (first order), ``ST`` (total), with
     ``S1_conf``/``ST_conf`` (bootstrap half-widths at ``conf_level``).
     """
+    import pandas as pd
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
 
