@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Draw, for each metric, its time series (mean over seeds with a 95 % band per group) and the\n"
             "distribution of its end-of-run value across seeds; plus cumulative spending, the adoption\n"
             "against fracture trade-off, maturity by population band, the distribution of collectivité\n"
-            "maturity, and a heatmap for a 2D sweep. Each figure is written as NAME.png and NAME.svg."
+            "maturity, and a heatmap for a 2D sweep. Each figure is written as PNG and SVG (NAME.png, NAME.svg)."
         ),
         epilog=(
             "examples:\n"
