@@ -282,6 +282,12 @@ def _unfinished(path: Path, run_id: str) -> RunInfo:
     return RunInfo(run_id, path, "incomplete", "no manifest.json (run unfinished, killed or still running)")
 
 
+def _inside(rel: str) -> bool:
+    """True for a relative path that stays inside its folder (no absolute path, no '..')."""
+    norm = os.path.normpath(rel)
+    return not os.path.isabs(norm) and norm != ".." and not norm.startswith(".." + os.sep)
+
+
 def check_run(
     path: Path, root: Path, verify: str = "sha256", required: Sequence[str] = (TIMESERIES,)
 ) -> RunInfo:
@@ -309,11 +315,10 @@ def check_run(
     for name in required:
         if name not in files:
             return RunInfo(run_id, path, "malformed", f"{name} is not listed in the manifest", manifest)
-    base = path.resolve()
     for rel, digest in files.items():
-        fpath = (path / rel).resolve()
-        if not fpath.is_relative_to(base):
+        if not _inside(rel):
             return RunInfo(run_id, path, "malformed", f"listed file {rel} is outside the run folder", manifest)
+        fpath = path / rel
         if not fpath.is_file():
             return RunInfo(run_id, path, "corrupt", f"listed file {rel} is missing", manifest)
         if verify == "sha256":
@@ -474,6 +479,15 @@ def _filter(
     return expr
 
 
+def _encode(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Dictionary-encode the string columns: a sweep repeats few distinct strings many times."""
+    cols = [
+        pc.dictionary_encode(c) if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else c
+        for c in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
+
+
 def _scan_dataset(
     paths: list[str],
     schema: pa.Schema,
@@ -499,7 +513,7 @@ def _scan_dataset(
         if keep is not None:
             batch = keep(i, batch)
         if batch.num_rows:
-            batches.append(batch)
+            batches.append(_encode(batch))
             codes.append(np.full(batch.num_rows, i, dtype=np.int32))
     bar.update(len(paths) - len(seen))
     bar.close()
@@ -528,7 +542,7 @@ def _scan_files(
             if keep is not None:
                 batch = keep(i, batch)
             if batch.num_rows:
-                batches.append(batch)
+                batches.append(_encode(batch))
                 codes.append(np.full(batch.num_rows, i, dtype=np.int32))
     return batches, codes, bad
 
@@ -551,8 +565,14 @@ def _read(
         return _scan_files(paths, schema, columns, expr, keep, progress)
 
 
-def _last_steps(paths: list[str], progress: bool | None) -> tuple[dict[int, int], dict[int, tuple[str, str]]]:
-    """Largest step of each file (reads the step column only)."""
+def _last_steps(
+    runs: Sequence[RunInfo], paths: list[str], progress: bool | None
+) -> tuple[dict[int, int], dict[int, tuple[str, str]]]:
+    """Last step of each run: the manifest's ``n_steps`` (steps run after step 0) when every run
+    has one, else the largest step of each file (reading the step column only)."""
+    n_steps = [(r.manifest or {}).get("n_steps") for r in runs]
+    if all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in n_steps):
+        return dict(enumerate(n_steps)), {}
     batches, codes, bad = _read(paths, TIMESERIES_SCHEMA, ["step"], None, None, progress)
     last: dict[int, int] = {}
     for batch, code in zip(batches, codes, strict=True):
@@ -572,22 +592,31 @@ def _assemble(table: pa.Table, code: np.ndarray, runs: pd.DataFrame) -> pd.DataF
         order = np.argsort(code, kind="stable")
         table = table.take(pa.array(order))
         code = code[order]
-    data = table.to_pandas(strings_to_categorical=True)
+    # self_destruct frees each Arrow column once converted: the peak stays near one copy
+    data = table.to_pandas(strings_to_categorical=True, self_destruct=True, split_blocks=True)
+    del table
     out: dict[str, Any] = {}
     out["run_id"] = pd.Categorical.from_codes(code, categories=pd.Index(runs["run_id"], dtype=object))
     for col in runs.columns[1:]:
         src = runs[col]
-        taken = src.take(code).reset_index(drop=True)
-        if src.dtype == object:
-            taken = taken.astype("category")
-        out[col] = taken
+        if src.dtype == object:  # categorise the few run values, then repeat their codes
+            cat = pd.Categorical(src)
+            out[col] = pd.Categorical.from_codes(cat.codes[code], dtype=cat.dtype)
+        else:
+            out[col] = src.array.take(code)
     for col in data.columns:
-        out[col] = data[col].reset_index(drop=True)
-    return pd.DataFrame(out)
+        out[col] = data[col].array
+    return pd.DataFrame(out, copy=False)
 
 
-def _batches_table(batches: list[pa.RecordBatch], codes: list[np.ndarray], schema: pa.Schema):
-    table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+def _batches_table(
+    batches: list[pa.RecordBatch], codes: list[np.ndarray], schema: pa.Schema
+) -> tuple[pa.Table, np.ndarray]:
+    """One table of the (dictionary-encoded) batches, with unified dictionaries."""
+    if batches:
+        table = pa.Table.from_batches(batches).unify_dictionaries()
+    else:
+        table = schema.empty_table()
     code = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
     return table, code
 
@@ -623,7 +652,7 @@ def load(
     keep = None
     expr = _filter(metrics, steps, stratum_kinds, strata)
     if last_step_only and paths:
-        last, bad = _last_steps(paths, progress)
+        last, bad = _last_steps(complete, paths, progress)
         if last:
             floor = pc.field("step") >= min(last.values())
             expr = floor if expr is None else expr & floor
@@ -646,7 +675,9 @@ def load(
             progress=progress,
         )
     runs = run_table(rep)
-    df = _assemble(*_batches_table(batches, codes, TIMESERIES_SCHEMA), runs)
+    table, code = _batches_table(batches, codes, TIMESERIES_SCHEMA)
+    del batches, codes
+    df = _assemble(table, code, runs)
     df.attrs["param_columns"] = [c for c in runs.columns if c not in ("run_id", "seed")]
     return df, rep
 
@@ -686,6 +717,7 @@ def _load_end_table(
     runs = run_table(rep, reserved=tables[0].column_names if tables else ())
     if tables:
         table = pa.concat_tables(tables, promote_options="permissive")
+        del tables
         df = _assemble(table, np.concatenate(codes), runs)
     else:
         df = pd.DataFrame(columns=list(runs.columns))

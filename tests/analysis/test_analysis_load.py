@@ -292,3 +292,17 @@ def test_collectivites_and_staff_summary_carry_run_columns(sweep_root, loaded):
     assert row["illectronism_share"] == pytest.approx(fr.END["mediation"]["staff_illectronism_share"][2])
     few, _ = load_collectivites(sweep_root, columns=["maturity"], report=loaded[1])
     assert list(few.columns) == ["run_id", "scenario", "seed", "maturity"]
+
+
+def test_last_step_without_n_steps_in_the_manifests(tmp_path):
+    """Without manifest n_steps, the last step is read from the files (runs of different lengths)."""
+    fr.write_run(tmp_path / "a", "baseline", 0)
+    short = fr.timeseries_rows("baseline", 1)
+    keep = [i for i, s in enumerate(short["step"]) if s <= 2]
+    fr.write_run(tmp_path / "b", "baseline", 1, timeseries={c: [v[i] for i in keep] for c, v in short.items()})
+    for run in ("a", "b"):
+        _rewrite_manifest(tmp_path / run, n_steps=None)
+    df, rep = load(tmp_path, metrics=["maturity_mean"], stratum_kinds=["all"], last_step_only=True)
+    assert not rep.skipped
+    assert df.set_index("run_id")["step"].to_dict() == {"a": fr.N_STEPS, "b": 2}
+    assert df.set_index("run_id")["value"]["b"] == pytest.approx(fr.END["baseline"]["maturity_mean"][1] * 0.75)
