@@ -3,38 +3,41 @@
 The loaders follow the output contract in ``docs/OUTPUTS.md``; the command line is
 ``python -m analysis --help`` (see ``docs/ANALYSIS.md``).
 
-Importing this package is cheap: the names below are imported from their modules on
-first use, and plotting, reporting and sensitivity analysis live in their own modules
-(``analysis.plots``, ``analysis.report``, ``analysis.sensitivity``).
+Plotting, reporting and sensitivity analysis live in their own modules
+(``analysis.plots``, ``analysis.report``, ``analysis.sensitivity``) so that importing
+this package does not pull in matplotlib or SALib.  Note that ``analysis.load`` is the
+function (as ``from analysis import load`` gives); the module is ``sys.modules["analysis.load"]``
+(``from analysis.load import ...`` works as usual).
 """
 
-import importlib
-from typing import Any
+from analysis.compare import (
+    compare_to_baseline,
+    cost_effectiveness,
+    rank_scenarios,
+    run_outcomes,
+    summarize,
+    summarize_timeseries,
+)
+from analysis.load import (
+    LoadReport,
+    RunInfo,
+    load,
+    load_collectivites,
+    load_staff_summary,
+    scan,
+)
 
-#: Public name -> module that defines it (imported on first use, PEP 562).
-_EXPORTS = {
-    "LoadReport": "analysis.load",
-    "RunInfo": "analysis.load",
-    "load": "analysis.load",
-    "load_collectivites": "analysis.load",
-    "load_staff_summary": "analysis.load",
-    "scan": "analysis.load",
-    "compare_to_baseline": "analysis.compare",
-    "cost_effectiveness": "analysis.compare",
-    "rank_scenarios": "analysis.compare",
-    "run_outcomes": "analysis.compare",
-    "summarize": "analysis.compare",
-    "summarize_timeseries": "analysis.compare",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__all__ = [
+    "LoadReport",
+    "RunInfo",
+    "compare_to_baseline",
+    "cost_effectiveness",
+    "load",
+    "load_collectivites",
+    "load_staff_summary",
+    "rank_scenarios",
+    "run_outcomes",
+    "scan",
+    "summarize",
+    "summarize_timeseries",
+]

@@ -306,3 +306,13 @@ def test_last_step_without_n_steps_in_the_manifests(tmp_path):
     assert not rep.skipped
     assert df.set_index("run_id")["step"].to_dict() == {"a": fr.N_STEPS, "b": 2}
     assert df.set_index("run_id")["value"]["b"] == pytest.approx(fr.END["baseline"]["maturity_mean"][1] * 0.75)
+
+
+def test_package_exports_the_functions():
+    import analysis
+    import analysis.cli  # noqa: F401 - importing submodules must not shadow the functions
+
+    assert callable(analysis.load) and analysis.load is load
+    from analysis import load as again
+
+    assert again is load
