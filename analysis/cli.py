@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grouping(p)
     p.add_argument("--bootstrap", action="store_true", help="percentile bootstrap intervals instead of t")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
+    p.add_argument("--cost-metric", default="cum_spend_total_eur",
+                   help="the cost to rank on and to divide by the fracture reduced: cum_ + a spend metric, e.g. "
+                        "cum_spend_levers_eur for the policy levers only")
     p.add_argument("-o", "--output-dir", type=Path,
                    help="write outcomes.csv, summary.csv, differences.csv, ranking.csv, cost_effectiveness.csv")
     _add_common(p)
@@ -182,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=("violin", "box", "ecdf"), default="violin", help="distribution plot type")
     p.add_argument("--heatmap", nargs=3, metavar=("X", "Y", "METRIC"), help="as in 'plot'")
     p.add_argument("--no-figures", action="store_true", help="tables only (faster)")
+    p.add_argument("--cost-metric", default="cum_spend_total_eur", help="as in 'compare'")
     _add_common(p)
 
     # sensitivity ---------------------------------------------------------------------------
@@ -342,11 +346,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         tables["differences"] = compare_to_baseline(outcomes, baseline, by, args.metrics, level=args.level,
                                                     method=method, n_boot=args.n_boot)
         _show(f"Differences against {baseline}", tables["differences"])
-    tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline)
+    tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
     _show("Ranking (1 = best)", tables["ranking"])
     if baseline is not None:
         try:
-            tables["cost_effectiveness"] = cost_effectiveness(outcomes, baseline, by, level=args.level)
+            tables["cost_effectiveness"] = cost_effectiveness(outcomes, baseline, by, level=args.level,
+                                                              cost=args.cost_metric)
             _show("Cost per point of fracture reduced", tables["cost_effectiveness"])
         except KeyError as exc:
             print(f"\nNo cost per point: {exc.args[0]}")
@@ -384,7 +389,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     data = collect(args.folder, baseline=args.baseline, by=args.by, metrics=args.metrics, level=args.level,
                    method="bootstrap" if args.bootstrap else "t", verify=args.verify,
                    heatmap=tuple(args.heatmap) if args.heatmap else None, title=args.title,
-                   figures=not args.no_figures, kind=args.kind, progress=args.progress)
+                   figures=not args.no_figures, kind=args.kind, cost_metric=args.cost_metric,
+                   progress=args.progress)
     _print_report(data.load_report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(data), encoding="utf-8")

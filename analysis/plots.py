@@ -51,6 +51,13 @@ METRIC_LABELS: dict[str, str] = {
     "staff_proficient_share": f"Staff proficient with digital tools ({SHARE})",
     "staff_illectronism_share": f"Staff in illectronism ({SHARE})",
     "staff_use_share": f"Staff using digital tools ({SHARE})",
+    "staff_following_share": f"Staff keeping up with digital change ({SHARE})",
+    "staff_overwhelmed_share": f"Staff overwhelmed by digital change ({SHARE})",
+    "staff_count": "Staff (number of agents)",
+    "staff_mean_skill": "Mean digital skill of staff (index)",
+    "required_skill": "Digital skill required of staff (index)",
+    "inhabitants_illectronism_share": f"Inhabitants in illectronism ({SHARE})",
+    "spend_levers_eur": "Spending on policy levers (euros per step)",
     "eservice_use_share": f"Inhabitants using online services ({SHARE})",
     "maturity_gini": "Gini index of maturity (0 equal, 1 unequal)",
     "maturity_theil": "Theil index of maturity (0 equal)",
@@ -67,9 +74,9 @@ def label(metric: str) -> str:
     if metric in METRIC_LABELS:
         return METRIC_LABELS[metric]
     if metric.startswith(CUMULATIVE_PREFIX) and (m := _SPEND.match(metric[len(CUMULATIVE_PREFIX):])):
-        return f"Cumulative {m.group(1)} spending (euros)"
+        return f"Cumulative {m.group(1).replace('_', ' ')} spending (euros)"
     if m := _SPEND.match(metric):
-        return f"{m.group(1).capitalize()} spending (euros per step)"
+        return f"{m.group(1).replace('_', ' ').capitalize()} spending (euros per step)"
     if metric.startswith("profile_share_"):
         return f"Collectivités with profile {metric[len('profile_share_'):]} ({SHARE})"
     if "." in metric:  # a Hydra key such as training.budget_eur_per_agent

@@ -72,6 +72,7 @@ class ReportData:
     cost: pd.DataFrame | None
     figures: list[tuple[str, str]] = field(default_factory=list)  # (caption, data URI)
     notes: list[str] = field(default_factory=list)
+    cost_metric: str = COST_METRIC
 
 
 # --------------------------------------------------------------------------- formatting
@@ -184,6 +185,7 @@ def collect(
     figures: bool = True,
     kind: str = "violin",
     max_collectivite_runs: int = MAX_COLLECTIVITE_RUNS,
+    cost_metric: str = COST_METRIC,
     progress: bool | None = None,
 ) -> ReportData:
     """Load the sweep under ``folder`` and compute every table and figure of the report."""
@@ -194,12 +196,13 @@ def collect(
     if df.empty:
         notes.append("No complete run: nothing to summarise.")
         empty = pd.DataFrame()
-        return ReportData(title, rep, [], baseline, level, method, empty, empty, None, None, None, [], notes)
+        return ReportData(title, rep, [], baseline, level, method, empty, empty, None, None, None, [], notes,
+                          cost_metric)
     outcomes = run_outcomes(df)
     by_cols = [by] if isinstance(by, str) else list(by) if by is not None else default_by(outcomes)
     if baseline is None:
         baseline = _auto_baseline(outcomes, by_cols)
-    wanted = list(metrics) if metrics else [*ADOPTION_METRICS, *FRACTURE_METRICS, COST_METRIC]
+    wanted = list(metrics) if metrics else [*ADOPTION_METRICS, *FRACTURE_METRICS, cost_metric]
     mets = [m for m in wanted if m in outcomes.columns]
     missing = [m for m in wanted if m not in outcomes.columns]
     if missing:
@@ -209,14 +212,14 @@ def collect(
     if baseline is not None and by_cols:
         try:
             differences = compare_to_baseline(outcomes, baseline, by_cols, mets, level=level, method=method)
-            ranking = rank_scenarios(outcomes, by_cols, baseline=baseline)
-            if COST_METRIC in outcomes.columns and any(m in outcomes.columns for m in FRACTURE_METRICS):
-                cost = cost_effectiveness(outcomes, baseline, by_cols, level=level)
+            ranking = rank_scenarios(outcomes, by_cols, baseline=baseline, cost=cost_metric)
+            if cost_metric in outcomes.columns and any(m in outcomes.columns for m in FRACTURE_METRICS):
+                cost = cost_effectiveness(outcomes, baseline, by_cols, level=level, cost=cost_metric)
         except KeyError as exc:
             notes.append(f"No comparison against the baseline: {exc.args[0]}")
     else:
         if by_cols:
-            ranking = rank_scenarios(outcomes, by_cols)
+            ranking = rank_scenarios(outcomes, by_cols, cost=cost_metric)
         notes.append("No baseline given (and no group named " + " or ".join(BASELINE_NAMES) + "): differences "
                      "and cost per point are not computed. Pass --baseline NAME.")
     figs: list[tuple[str, str]] = []
@@ -237,7 +240,7 @@ def collect(
                                                     kind=kind, level=level):
             figs.append((caption, _png_data_uri(fig)))
     return ReportData(title, rep, by_cols, baseline, level, method, outcomes, summary, differences, ranking,
-                      cost, figs, notes)
+                      cost, figs, notes, cost_metric)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -349,7 +352,8 @@ def render(data: ReportData) -> str:
     how = "Student t interval over seeds" if data.method == "t" else "percentile bootstrap interval"
     parts.append('<h2 id="summary">End-of-run summary</h2>')
     parts.append(f'<p class="note">Mean over runs at the last step, with the {level} {how}. '
-                 f"{COST_METRIC} is the total spending of a run (sum of spend_total_eur over steps), in euros.</p>")
+                 f"{e(data.cost_metric)} is the cost of a run (sum over its steps of "
+                 f"{e(data.cost_metric.removeprefix('cum_'))}), in euros.</p>")
     parts.append(_table(_summary_wide(data), "summary.csv", data.summary))
     parts.append('<h2 id="baseline">Differences against the baseline</h2>')
     if data.differences is not None and not data.differences.empty:
@@ -362,7 +366,7 @@ def render(data: ReportData) -> str:
     if data.ranking is not None and not data.ranking.empty:
         parts.append('<p class="note">Rank 1 is best. Adoption (higher is better): '
                      + e(", ".join(ADOPTION_METRICS)) + ". Fracture (lower is better; gaps by absolute value): "
-                     + e(", ".join(FRACTURE_METRICS)) + ". Cost: " + COST_METRIC
+                     + e(", ".join(FRACTURE_METRICS)) + ". Cost: " + e(data.cost_metric)
                      + ". A family's rank ranks the mean of its metrics' ranks. "
                      + f"fracture_reduction_pp and eur_per_pp use {HEADLINE_FRACTURE} (points = value x 100).</p>")
         parts.append(_table(_plain_view(data.ranking), "ranking.csv", data.ranking))

@@ -135,3 +135,12 @@ def test_bad_input_gives_an_error_message_not_a_traceback(tmp_path, capsys):
     assert main(["sensitivity", "sobol", "--model", "analysis.sensitivity:Linear", "--param", "a=0:1",
                  "-n", "6", "--metrics", "y", "-o", str(tmp_path)]) == 2
     assert "power of 2" in capsys.readouterr().err
+
+
+def test_another_cost_metric(sweep_root, tmp_path):
+    assert main(["compare", str(sweep_root), "--baseline", "baseline", "--cost-metric", "cum_spend_training_eur",
+                 "-o", str(tmp_path)]) == 0
+    ranking = pd.read_csv(tmp_path / "ranking.csv").set_index("scenario")
+    # training spending is half the total: 6000 - 2000 euros more for 6 Gini points
+    assert ranking.loc["training_first", "cum_spend_training_eur"] == pytest.approx(6000.0)
+    assert ranking.loc["training_first", "eur_per_pp"] == pytest.approx(4000 / 6)

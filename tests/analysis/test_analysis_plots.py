@@ -136,6 +136,8 @@ def test_population_bands_sort_by_size(bands, ordered):
         ("cum_spend_total_eur", "Cumulative total spending (euros)"),
         ("spend_mediation_eur", "Mediation spending (euros per step)"),
         ("cum_spend_training_eur", "Cumulative training spending (euros)"),
+        ("cum_spend_own_training_eur", "Cumulative own training spending (euros)"),
+        ("spend_own_training_eur", "Own training spending (euros per step)"),
         ("pooled_share", "Collectivités in a pooling structure (share, 0 to 1)"),
         ("territory.n_communes", "Territory: number of communes"),
         ("training.budget_eur_per_staff", "Training: budget (euros per staff)"),
