@@ -47,6 +47,22 @@ def _add_grouping(p: argparse.ArgumentParser) -> None:
     p.add_argument("--level", type=float, default=0.95, help="confidence level of the intervals")
 
 
+def _add_comparison(p: argparse.ArgumentParser, baseline_help: str) -> None:
+    p.add_argument("--baseline", help=baseline_help)
+    _add_grouping(p)
+    p.add_argument("--bootstrap", action="store_true", help="percentile bootstrap intervals instead of t")
+    p.add_argument("--cost-metric", default="cum_spend_total_eur",
+                   help="the cost to rank on and to divide by the fracture reduced: cum_ + a spend metric, e.g. "
+                        "cum_spend_levers_eur for the policy levers only")
+
+
+def _add_figure_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", choices=("violin", "box", "ecdf"), default="violin", help="distribution plot type")
+    p.add_argument("--heatmap", nargs=3, metavar=("X", "Y", "METRIC"),
+                   help="heatmap of the end-of-run mean of METRIC over two swept columns (default: found "
+                        "automatically for a sweep over two numeric parameters)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -111,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  differences  group minus baseline, paired by seed when the seeds match, else Welch\n"
             "  ranking      on adoption (higher is better), fracture (lower is better) and cost\n"
             "  cost         extra euros per percentage point of fracture reduced versus the baseline\n"
-            "Cost is cum_spend_total_eur, the sum of spend_total_eur over the steps of a run.\n"
+            "Cost is cum_spend_total_eur (or --cost-metric), the sum of spend_total_eur over the steps of a run.\n"
             "INPUT is a sweep folder, or a tidy .parquet/.csv written by 'load' (with all steps)."
         ),
         epilog=(
@@ -122,13 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
-    p.add_argument("--baseline", help="value of the grouping column to compare against (e.g. baseline)")
-    _add_grouping(p)
-    p.add_argument("--bootstrap", action="store_true", help="percentile bootstrap intervals instead of t")
+    _add_comparison(p, "value of the grouping column to compare against (e.g. business_as_usual)")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
-    p.add_argument("--cost-metric", default="cum_spend_total_eur",
-                   help="the cost to rank on and to divide by the fracture reduced: cum_ + a spend metric, e.g. "
-                        "cum_spend_levers_eur for the policy levers only")
     p.add_argument("-o", "--output-dir", type=Path,
                    help="write outcomes.csv, summary.csv, differences.csv, ranking.csv, cost_effectiveness.csv")
     _add_common(p)
@@ -154,10 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
     p.add_argument("-o", "--output-dir", type=Path, default=Path("figures"), help="folder for the figures")
     _add_grouping(p)
-    p.add_argument("--kind", choices=("violin", "box", "ecdf"), default="violin", help="distribution plot type")
-    p.add_argument("--heatmap", nargs=3, metavar=("X", "Y", "METRIC"),
-                   help="heatmap of the end-of-run mean of METRIC over two swept columns (default: found "
-                        "automatically for a sweep over two numeric parameters)")
+    _add_figure_options(p)
     _add_common(p)
 
     # report --------------------------------------------------------------------------------
@@ -178,14 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("folder", type=Path, help=FOLDER_HELP)
     p.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="the HTML file to write")
-    p.add_argument("--baseline", help="group to compare against (default: a scenario named 'baseline', if any)")
-    _add_grouping(p)
-    p.add_argument("--bootstrap", action="store_true", help="percentile bootstrap intervals instead of t")
+    _add_comparison(p, "group to compare against (default: a group named baseline or business_as_usual, if any)")
     p.add_argument("--title", help="report title")
-    p.add_argument("--kind", choices=("violin", "box", "ecdf"), default="violin", help="distribution plot type")
-    p.add_argument("--heatmap", nargs=3, metavar=("X", "Y", "METRIC"), help="as in 'plot'")
+    _add_figure_options(p)
     p.add_argument("--no-figures", action="store_true", help="tables only (faster)")
-    p.add_argument("--cost-metric", default="cum_spend_total_eur", help="as in 'compare'")
     _add_common(p)
 
     # sensitivity ---------------------------------------------------------------------------
@@ -331,7 +335,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         summarize,
     )
 
-    df, rep = _input(args)
+    df, _ = _input(args)
     if df.empty:
         print("No complete run: nothing to compare.")
         return EXIT_NO_RUN

@@ -488,82 +488,78 @@ def _encode(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
 
 
-def _scan_dataset(
-    paths: list[str],
-    schema: pa.Schema,
-    columns: list[str],
-    expr: ds.Expression | None,
-    keep: Callable[[int, pa.RecordBatch], pa.RecordBatch] | None,
-    progress: bool | None,
-) -> tuple[list[pa.RecordBatch], list[np.ndarray]]:
+@dataclass
+class _Query:
+    """What to read: files, their schema, the columns, a pushed-down filter and a per-file row filter."""
+
+    paths: list[str]
+    schema: pa.Schema
+    columns: list[str]
+    expr: ds.Expression | None = None
+    keep: Callable[[int, pa.RecordBatch], pa.RecordBatch] | None = None
+    progress: bool | None = None
+
+
+@dataclass
+class _Collected:
+    """Batches read so far (filtered by ``keep``, strings dictionary-encoded) and their file index."""
+
+    keep: Callable[[int, pa.RecordBatch], pa.RecordBatch] | None
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    codes: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, i: int, batch: pa.RecordBatch) -> None:
+        if self.keep is not None:
+            batch = self.keep(i, batch)
+        if batch.num_rows:
+            self.batches.append(_encode(batch))
+            self.codes.append(np.full(batch.num_rows, i, dtype=np.int32))
+
+
+def _scan_dataset(q: _Query) -> tuple[list[pa.RecordBatch], list[np.ndarray]]:
     """Scan all files as one dataset; return batches and the file index of each batch's rows."""
-    index = {os.path.normpath(p): i for i, p in enumerate(paths)}
-    dataset = ds.dataset(paths, schema=schema, format="parquet")
-    scanner = dataset.scanner(columns=columns, filter=expr, use_threads=True)
-    batches: list[pa.RecordBatch] = []
-    codes: list[np.ndarray] = []
-    bar = progress_bar(None, total=len(paths), desc="reading files", enable=progress)
+    index = {os.path.normpath(p): i for i, p in enumerate(q.paths)}
+    dataset = ds.dataset(q.paths, schema=q.schema, format="parquet")
+    scanner = dataset.scanner(columns=q.columns, filter=q.expr, use_threads=True)
+    got = _Collected(q.keep)
+    bar = progress_bar(None, total=len(q.paths), desc="reading files", enable=q.progress)
     seen: set[int] = set()
     for tagged in scanner.scan_batches():
         i = index[os.path.normpath(tagged.fragment.path)]
         if i not in seen:
             seen.add(i)
             bar.update(1)
-        batch = tagged.record_batch
-        if keep is not None:
-            batch = keep(i, batch)
-        if batch.num_rows:
-            batches.append(_encode(batch))
-            codes.append(np.full(batch.num_rows, i, dtype=np.int32))
-    bar.update(len(paths) - len(seen))
+        got.add(i, tagged.record_batch)
+    bar.update(len(q.paths) - len(seen))
     bar.close()
-    return batches, codes
+    return got.batches, got.codes
 
 
-def _scan_files(
-    paths: list[str],
-    schema: pa.Schema,
-    columns: list[str],
-    expr: ds.Expression | None,
-    keep: Callable[[int, pa.RecordBatch], pa.RecordBatch] | None,
-    progress: bool | None,
-) -> tuple[list[pa.RecordBatch], list[np.ndarray], dict[int, tuple[str, str]]]:
+def _scan_files(q: _Query) -> tuple[list[pa.RecordBatch], list[np.ndarray], dict[int, tuple[str, str]]]:
     """Read file by file, catching unreadable files (used when the one-dataset scan fails)."""
-    batches: list[pa.RecordBatch] = []
-    codes: list[np.ndarray] = []
+    got = _Collected(q.keep)
     bad: dict[int, tuple[str, str]] = {}
-    for i, p in enumerate(progress_bar(paths, total=len(paths), desc="reading files", enable=progress)):
+    for i, p in enumerate(progress_bar(q.paths, total=len(q.paths), desc="reading files", enable=q.progress)):
         try:
-            table = ds.dataset(p, schema=schema, format="parquet").to_table(columns=columns, filter=expr)
+            table = ds.dataset(p, schema=q.schema, format="parquet").to_table(columns=q.columns, filter=q.expr)
         except Exception as exc:  # noqa: BLE001 - any reader error means a bad file
             bad[i] = ("corrupt", f"cannot read {Path(p).name}: {_short(str(exc).replace(p, Path(p).name))}")
             continue
         for batch in table.to_batches():
-            if keep is not None:
-                batch = keep(i, batch)
-            if batch.num_rows:
-                batches.append(_encode(batch))
-                codes.append(np.full(batch.num_rows, i, dtype=np.int32))
-    return batches, codes, bad
+            got.add(i, batch)
+    return got.batches, got.codes, bad
 
 
-def _read(
-    paths: list[str],
-    schema: pa.Schema,
-    columns: list[str],
-    expr: ds.Expression | None,
-    keep: Callable[[int, pa.RecordBatch], pa.RecordBatch] | None,
-    progress: bool | None,
-) -> tuple[list[pa.RecordBatch], list[np.ndarray], dict[int, tuple[str, str]]]:
-    if not paths:
+def _read(q: _Query) -> tuple[list[pa.RecordBatch], list[np.ndarray], dict[int, tuple[str, str]]]:
+    """Read with one dataset scan; if a file breaks it, file by file to find the bad ones."""
+    if not q.paths:
         return [], [], {}
     try:
-        batches, codes = _scan_dataset(paths, schema, columns, expr, keep, progress)
+        batches, codes = _scan_dataset(q)
         return batches, codes, {}
     except (pa.ArrowException, OSError) as exc:
         log.info("one-dataset scan failed (%s); reading file by file", _short(exc))
-        return _scan_files(paths, schema, columns, expr, keep, progress)
-
+        return _scan_files(q)
 
 def _last_steps(
     runs: Sequence[RunInfo], paths: list[str], progress: bool | None
@@ -573,7 +569,7 @@ def _last_steps(
     n_steps = [(r.manifest or {}).get("n_steps") for r in runs]
     if all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in n_steps):
         return dict(enumerate(n_steps)), {}
-    batches, codes, bad = _read(paths, TIMESERIES_SCHEMA, ["step"], None, None, progress)
+    batches, codes, bad = _read(_Query(paths, TIMESERIES_SCHEMA, ["step"], progress=progress))
     last: dict[int, int] = {}
     for batch, code in zip(batches, codes, strict=True):
         i = int(code[0])
@@ -660,7 +656,7 @@ def load(
         def keep(i: int, batch: pa.RecordBatch) -> pa.RecordBatch:
             return batch.filter(pc.equal(batch.column("step"), last.get(i, -1)))
 
-    batches, codes, bad_read = _read(paths, TIMESERIES_SCHEMA, list(TIMESERIES_COLUMNS), expr, keep, progress)
+    batches, codes, bad_read = _read(_Query(paths, TIMESERIES_SCHEMA, list(TIMESERIES_COLUMNS), expr, keep, progress))
     bad.update(bad_read)
     if bad:
         rep._mark(bad)

@@ -179,7 +179,7 @@ def test_a_run_without_an_override_takes_its_configured_value(tmp_path):
 
 def test_a_single_run_folder_loads_with_its_name_as_run_id(tmp_path):
     run = fr.write_run(tmp_path / "2026-11-23_seed3", "mediation", 3)
-    df, rep = load(run, metrics=["maturity_mean"], last_step_only=True, stratum_kinds=["all"])
+    df, _ = load(run, metrics=["maturity_mean"], last_step_only=True, stratum_kinds=["all"])
     assert list(df["run_id"]) == ["2026-11-23_seed3"]
     assert df["value"].iloc[0] == pytest.approx(fr.END["mediation"]["maturity_mean"][3])
     assert find_run_dirs(run / "manifest.json") == [run]
@@ -261,7 +261,8 @@ def test_other_column_encodings_are_read(tmp_path):
     )
     fr.write_run(tmp_path / "a", "baseline", 0)
     pq.write_table(table, tmp_path / "a" / "timeseries.parquet")
-    _rewrite_manifest(tmp_path / "a", files={"timeseries.parquet": fr.sha256_file(tmp_path / "a" / "timeseries.parquet")})
+    digest = fr.sha256_file(tmp_path / "a" / "timeseries.parquet")
+    _rewrite_manifest(tmp_path / "a", files={"timeseries.parquet": digest})
     fr.write_run(tmp_path / "b", "baseline", 1)
     df, rep = load(tmp_path, metrics=["maturity_mean"], stratum_kinds=["all"], last_step_only=True)
     assert not rep.skipped
