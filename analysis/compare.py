@@ -28,9 +28,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.load import TIMESERIES_COLUMNS, param_columns
+
+
+def _t() -> Any:
+    """scipy's Student t distribution (scipy.stats is imported on first use: it is slow to import)."""
+    from scipy.stats import t
+
+    return t
 
 ADOPTION_METRICS: tuple[str, ...] = ("maturity_mean", "staff_proficient_share", "eservice_use_share")
 FRACTURE_METRICS: tuple[str, ...] = (
@@ -57,7 +63,7 @@ def t_half_width(sd: np.ndarray | float, n: np.ndarray | float, level: float = 0
     sd = np.asarray(sd, dtype=float)
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        q = stats.t.ppf((1 + level) / 2, np.where(n >= 2, n - 1, np.nan))
+        q = _t().ppf((1 + level) / 2, np.where(n >= 2, n - 1, np.nan))
         return q * sd / np.sqrt(n)
 
 
@@ -105,8 +111,8 @@ def _welch(xs: np.ndarray, xb: np.ndarray, level: float) -> tuple[float, float, 
     if _negligible(se, np.concatenate([xs, xb])):
         return (diff, diff, diff, np.nan)
     dof = (vs + vb) ** 2 / (vs**2 / (ns - 1) + vb**2 / (nb - 1))
-    h = float(stats.t.ppf((1 + level) / 2, dof) * se)
-    p = float(2 * stats.t.sf(abs(diff) / se, dof))
+    h = float(_t().ppf((1 + level) / 2, dof) * se)
+    p = float(2 * _t().sf(abs(diff) / se, dof))
     return (diff, diff - h, diff + h, p)
 
 
@@ -120,7 +126,7 @@ def _paired(d: np.ndarray, level: float) -> tuple[float, float, float, float]:
     if _negligible(sd, d):
         return (m, m, m, np.nan)
     h = float(t_half_width(sd, n, level))
-    p = float(2 * stats.t.sf(abs(m) / (sd / np.sqrt(n)), n - 1))
+    p = float(2 * _t().sf(abs(m) / (sd / np.sqrt(n)), n - 1))
     return (m, m - h, m + h, p)
 
 
