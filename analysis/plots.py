@@ -354,9 +354,10 @@ def maturity_by_band_figure(
         ax.bar(xs + (i - (len(groups) - 1) / 2) * width, s["mean"], width, yerr=s["half"], color=color,
                capsize=3, label=g)
     ax.set_xticks(xs, bands)
-    ax.set_xlabel(stratum_kind.replace("_", " ").replace("pop band", "Population band (inhabitants)"))
+    kind_name = {"pop_band": "population band"}.get(stratum_kind, stratum_kind.replace("_", " "))
+    ax.set_xlabel("Population band (inhabitants)" if stratum_kind == "pop_band" else kind_name.capitalize())
     ax.set_ylabel(label(metric))
-    ax.set_title(f"{label(metric)} by {stratum_kind.replace('_', ' ')} at the end of the run\n"
+    ax.set_title(f"{label(metric)} by {kind_name} at the end of the run\n"
                  f"mean over seeds with {level:.0%} interval", fontsize=10)
     ax.legend(title=_legend_title(by_cols), fontsize=8, title_fontsize=8)
     ax.grid(alpha=0.3, axis="y")
