@@ -528,7 +528,8 @@ in `research/`). `sim/validate.py` states how each number is measured; `tests/te
 measuring functions on constructed inputs. A FAIL is a finding, not a bug to hide: it says where the model
 and the sources disagree, and the text after the table discusses each one.
 
-Reproduce (about 1 s per run on one core at the default territory; 4 runs per seed):
+Reproduce (4 runs per seed, a few seconds each at the default territory: 10 seeds take about 3
+minutes on one core; `--jobs N` runs them in parallel):
 
 ```bash
 python -m sim.validate --seeds 10 --out outputs/validation --docs
