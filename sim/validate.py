@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +111,7 @@ def spread(x: Sequence[float], lo: float = 10, hi: float = 90) -> float:
 def top_rest_gap(x: Sequence[float], top: float = 0.1) -> float:
     """Mean of the top share of values minus the mean of the others."""
     x = np.sort(np.asarray(x, dtype=float))
-    k = int(math.ceil(top * len(x)))
+    k = math.ceil(top * len(x))
     if k < 1 or k >= len(x):
         return math.nan
     return float(x[-k:].mean() - x[:-k].mean())
@@ -448,11 +448,16 @@ def to_markdown(table: pd.DataFrame, per_seed: pd.DataFrame, meta: dict) -> str:
     n_pass = int((table["status"] == "PASS").sum())
     lines = [
         f"Command: `{meta['command']}`  ",
-        f"Date: {meta['date']}; {meta['n_seeds']} seeds ({meta['seeds']}); territory: {meta['territory']}; "
-        f"{meta['years']} years from {meta['start_year']}; {meta['runs']} runs in {meta['wall_s']:.0f} s.",
+        (
+            f"Date: {meta['date']}; {meta['n_seeds']} seeds ({meta['seeds']}); territory: {meta['territory']}; "
+            f"{meta['years']} years from {meta['start_year']}; {meta['runs']} runs in {meta['wall_s']:.0f} s."
+        ),
         "",
-        f"**{n_pass} of {len(table)} checks pass.** Values are the mean over seeds and, in brackets, the 2.5-97.5 % "
-        f"range over seeds. PASS: the criterion holds for the mean and in at least {PASS_SHARE:.0%} of the seeds.",
+        (
+            f"**{n_pass} of {len(table)} checks pass.** Values are the mean over seeds and, in brackets, the "
+            f"2.5-97.5 % range over seeds. PASS: the criterion holds for the mean and in at least "
+            f"{PASS_SHARE:.0%} of the seeds."
+        ),
         "",
         "| check | what is measured | criterion | mean [range over seeds] | seeds passing | status |",
         "|---|---|---|---|---|---|",
@@ -467,7 +472,9 @@ def to_markdown(table: pd.DataFrame, per_seed: pd.DataFrame, meta: dict) -> str:
             f"| {r.check} | {r.what}{note} | {r.criterion} | {_num(r.mean)} [{_num(r.lo)}, {_num(r.hi)}] | "
             f"{r.seeds_passing}/{r.n_seeds} | **{r.status}** |"
         )
-    m = lambda name: _num(_seed_mean(per_seed, name))  # noqa: E731
+    def m(name: str) -> str:
+        return _num(_seed_mean(per_seed, name))
+
     bands = [b for b in POP_BANDS if f"band_{b}_start" in set(per_seed["measure"])]
     lines += [
         "",
@@ -490,9 +497,11 @@ def to_markdown(table: pd.DataFrame, per_seed: pd.DataFrame, meta: dict) -> str:
         f"| open_data_share (all collectivités) | {m('open_data_share_start')} | {m('open_data_share_end')} |",
         f"| rank correlation of population and maturity (communes) | {m('size_correlation_start')} | {m('size_correlation_end')} |",
         "",
-        "Band means averaged over seeds increase across all bands: "
-        f"start {_yes(increasing_share([_seed_mean(per_seed, f'band_{b}_start') for b in bands]) == 1.0)}, "
-        f"end {_yes(increasing_share([_seed_mean(per_seed, f'band_{b}_end') for b in bands]) == 1.0)}.",
+        (
+            "Band means averaged over seeds increase across all bands: "
+            f"start {_yes(increasing_share([_seed_mean(per_seed, f'band_{b}_start') for b in bands]) == 1.0)}, "
+            f"end {_yes(increasing_share([_seed_mean(per_seed, f'band_{b}_end') for b in bands]) == 1.0)}."
+        ),
         "",
         f"Training comparison ({meta['training']}); staff present at the start and still employed at the end:",
         "",
@@ -585,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     territory = f"{cfg.territory.kind}" + (f", {cfg.territory.n_communes} communes" if cfg.territory.kind == "synthetic" else "")
     meta = {
         "command": "python -m sim.validate " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seeds": f"{seeds[0]}..{seeds[-1]}" if seeds else "none",
         "n_seeds": len(seeds),
         "territory": territory,

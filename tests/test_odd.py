@@ -19,10 +19,10 @@ def _text() -> str:
 def test_every_process_has_a_submodel_section_in_schedule_order():
     text = _text()
     names = [p.__name__.rsplit(".", 1)[1] for p in STEP_ORDER]
-    headings = re.findall(r"^### 7\.\d+ .*`sim/processes/(\w+)\.py`", text, flags=re.M)
+    headings = re.findall(r"^### 7\.\d+ .*`sim/processes/(\w+)\.py`", text, flags=re.MULTILINE)
     assert headings == names
     # The scheduling table of section 3 lists them in the same order.
-    table = re.findall(r"^\| \d+ \| `(\w+)` \|", text, flags=re.M)
+    table = re.findall(r"^\| \d+ \| `(\w+)` \|", text, flags=re.MULTILINE)
     assert table == names
 
 
