@@ -21,6 +21,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 ASSUMPTION = "assumption"
+#: Source of settings that are not about the modelled world (seed, outputs, progress bar).
+TECHNICAL = "technical setting"
 
 
 def param(
@@ -65,6 +67,7 @@ class TerritoryConfig:
     departements: list[str] = param(
         [],
         "france only: keep only these département codes (e.g. ['35', '56']); empty = all.",
+        source=TECHNICAL,
     )
     staff_scale: float = param(
         1.0,
@@ -188,17 +191,26 @@ class TerritoryConfig:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class SimulationConfig:
-    start_year: int = param(2021, "Calendar year of step 0.", unit="year", lo=1990, hi=2100)
+    start_year: int = param(
+        2021,
+        "Calendar year of step 0.",
+        unit="year",
+        lo=1990,
+        hi=2100,
+        source="assumption; the sources describe 2018-2021 (seed 002: July 2018; seed 000: late 2020)",
+    )
     years: int = param(
         10, "Horizon.", unit="years", lo=1, hi=50, source="DESIGN.md (Processes): horizon 10 years"
     )
     steps_per_year: int = param(
         4, "Steps per year (4 = quarterly).", lo=1, hi=12, source="DESIGN.md (Processes): a quarter"
     )
-    progress: bool = param(True, "Show a progress bar on stderr.")
-    figures: bool = param(True, "Write the figures of the run (PNG) next to the tables.")
+    progress: bool = param(True, "Show a progress bar on stderr.", source=TECHNICAL)
+    figures: bool = param(True, "Write the figures of the run (PNG) next to the tables.", source=TECHNICAL)
     staff_table: bool = param(
-        False, "Also write per-staff rows (end of run) to staff.parquet; off at national scale."
+        False,
+        "Also write per-staff rows (end of run) to staff.parquet; off at national scale.",
+        source=TECHNICAL,
     )
 
 
@@ -668,8 +680,12 @@ class ReferentsConfig:
 class Config:
     """Root configuration of one run."""
 
-    seed: int = param(0, "Random seed of the run (same seed and config: bit-identical outputs).", lo=0)
-    scenario_name: str = param("business_as_usual", "Name of the policy scenario preset.")
+    seed: int = param(
+        0, "Random seed of the run (same seed and config: bit-identical outputs).", lo=0, source=TECHNICAL
+    )
+    scenario_name: str = param(
+        "business_as_usual", "Name of the policy scenario preset.", source="set by the scenario preset"
+    )
     territory: TerritoryConfig = field(default_factory=TerritoryConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     drivers: DriversConfig = field(default_factory=DriversConfig)
