@@ -27,3 +27,12 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
+
+## Check the baseline against the stylized facts of the sources (report in outputs/validation;
+## `make validate ARGS="--seeds 10 --docs"` also updates docs/VALIDATION.md).
+validate: $(STAMP)
+	$(PY) -m sim.validate $(ARGS)
+
+## Regenerate the parameter table docs/PARAMETERS.md from sim/config.py.
+params: $(STAMP)
+	$(PY) -m sim.params

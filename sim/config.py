@@ -21,6 +21,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 ASSUMPTION = "assumption"
+#: Source of settings that are not about the modelled world (seed, outputs, progress bar).
+TECHNICAL = "technical setting"
 
 
 def param(
@@ -65,6 +67,7 @@ class TerritoryConfig:
     departements: list[str] = param(
         [],
         "france only: keep only these département codes (e.g. ['35', '56']); empty = all.",
+        source=TECHNICAL,
     )
     staff_scale: float = param(
         1.0,
@@ -188,17 +191,26 @@ class TerritoryConfig:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class SimulationConfig:
-    start_year: int = param(2021, "Calendar year of step 0.", unit="year", lo=1990, hi=2100)
+    start_year: int = param(
+        2021,
+        "Calendar year of step 0.",
+        unit="year",
+        lo=1990,
+        hi=2100,
+        source="assumption; the sources describe 2018-2021 (seed 002: July 2018; seed 000: late 2020)",
+    )
     years: int = param(
         10, "Horizon.", unit="years", lo=1, hi=50, source="DESIGN.md (Processes): horizon 10 years"
     )
     steps_per_year: int = param(
         4, "Steps per year (4 = quarterly).", lo=1, hi=12, source="DESIGN.md (Processes): a quarter"
     )
-    progress: bool = param(True, "Show a progress bar on stderr.")
-    figures: bool = param(True, "Write the figures of the run (PNG) next to the tables.")
+    progress: bool = param(True, "Show a progress bar on stderr.", source=TECHNICAL)
+    figures: bool = param(True, "Write the figures of the run (PNG) next to the tables.", source=TECHNICAL)
     staff_table: bool = param(
-        False, "Also write per-staff rows (end of run) to staff.parquet; off at national scale."
+        False,
+        "Also write per-staff rows (end of run) to staff.parquet; off at national scale.",
+        source=TECHNICAL,
     )
 
 
@@ -370,7 +382,7 @@ class BehaviourConfig:
         source="assumption; seed 002 L760-761 (taille et capacité d'innovation), seed 000 L92",
     )
     maturity_weights: list[float] = param(
-        [0.30, 0.30, 0.25, 0.15],
+        [0.25, 0.30, 0.20, 0.25],
         "Weights of investment, IT capacity, staff skill and sponsorship in the maturity drive.",
         lo=0.0,
         hi=1.0,
@@ -385,9 +397,18 @@ class BehaviourConfig:
     )
     investment_ref_eur_per_staff: float = param(
         250.0,
-        "Quarterly investment per staff member that gives half of the investment drive.",
+        "Quarterly investment per staff member that, with the fixed cost, gives half of the "
+        "investment drive.",
         unit="EUR / staff / quarter",
         lo=1.0,
+    )
+    investment_fixed_eur: float = param(
+        4000.0,
+        "Fixed quarterly cost of digital projects added to the per-staff reference: small "
+        "budgets buy little (digital first costs more; savings need economies of scale).",
+        unit="EUR / quarter",
+        lo=0.0,
+        source="assumption; seed 000 L59 (coûts supplémentaires, économies d'échelle)",
     )
     dsi_critical_fte: float = param(
         2.0,
@@ -459,6 +480,15 @@ class TrainingConfig:
         "Cost of one training per trainee by modality.",
         unit="EUR / trainee",
         lo=0.0,
+    )
+    completion: dict[str, list[float]] = param(
+        {"elearning": [0.2, 1.0], "blended": [0.7, 0.9], "tutoring": [0.9, 0.9]},
+        "Completion probability of a training at skill 0 and at skill 1 (linear between) by "
+        "modality; e-learning is not completed by staff in illectronism.",
+        lo=0.0,
+        hi=1.0,
+        source="assumption; shape from seed 002 L1313-1321 (e-learning « pas 100 % gagnant », "
+        "excluded agents left behind) and seed 000 L107-108",
     )
     efficacy: dict[str, float] = param(
         {"elearning": 0.8, "blended": 1.0, "tutoring": 1.2},
@@ -593,7 +623,11 @@ class MediationConfig:
         300.0, "Inhabitants one reception agent mediator serves.", unit="inhabitants", lo=1.0
     )
     agent_mediator_cost_eur: float = param(
-        300.0, "One-off mediation training per reception agent.", unit="EUR / agent", lo=0.0
+        300.0,
+        "Yearly continuous mediation training per reception agent acting as mediator.",
+        unit="EUR / agent / year",
+        lo=0.0,
+        source="assumption; continuous training of « accueil médiateur », seed 004 L109",
     )
     exit_rate: float = param(
         0.25,
@@ -646,11 +680,13 @@ class ReferentsConfig:
 class Config:
     """Root configuration of one run."""
 
-    seed: int = param(0, "Random seed of the run (same seed and config: bit-identical outputs).", lo=0)
+    seed: int = param(
+        0, "Random seed of the run (same seed and config: bit-identical outputs).", lo=0, source=TECHNICAL
+    )
     scenario_name: str = param(
         "business_as_usual",
         "Name of the policy scenario preset (conf/scenario/; docs/SCENARIOS.md).",
-        source="set by each preset of conf/scenario/",
+        source="set by the scenario preset",
     )
     equal_budget_eur_per_staff: float = param(
         100.0,
@@ -782,10 +818,13 @@ def _check_consistency(cfg: Config) -> list[str]:
         missing = kinds - set(getattr(t, name))
         if missing:
             errors.append(f"territory.{name} lacks kinds: {', '.join(sorted(missing))}")
-    for name in ("cost_eur", "efficacy"):
+    for name in ("cost_eur", "efficacy", "completion"):
         missing = {"elearning", "blended", "tutoring"} - set(getattr(cfg.training, name))
         if missing:
             errors.append(f"training.{name} lacks modalities: {', '.join(sorted(missing))}")
+    for modality, pair in cfg.training.completion.items():
+        if len(pair) != 2:
+            errors.append(f"training.completion.{modality} must be [at skill 0, at skill 1]")
     if cfg.drivers.illectronism_threshold > cfg.drivers.required_skill_start:
         errors.append("drivers.illectronism_threshold must not exceed drivers.required_skill_start")
     return errors
