@@ -64,7 +64,7 @@ def test_lever_and_stress_options_cite_sources_and_flag_assumed_values(group):
         assert notes, f"{path.name} has no comment"
         if path.stem != "none":
             assert CITATION.search(notes), f"{group}/{path.name} cites no seed line"
-        sets_money = re.search(r"^(budget|subsidy)_eur_per_staff: *[1-9]", text, re.M)
+        sets_money = re.search(r"^(budget|subsidy)_eur_per_staff: *[1-9]", text, re.MULTILINE)
         if sets_money:
             assert "assumption" in notes, f"{group}/{path.name} does not say its budget is an assumption"
 

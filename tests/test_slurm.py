@@ -52,7 +52,7 @@ def test_sweep_on_slurm_records_failures_and_resumes(tmp_path):
 
     # sbatch exports the submitting environment to the jobs: seed 1 fails on the node.
     env = {**os.environ, "SIM_INJECT_FAILURE": "1"}
-    first = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
+    first = subprocess.run(args, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     assert first.returncode == 0, first.stderr
     assert io.is_complete(job(0))
     assert "InjectedFailure" in json.loads((job(1) / io.ERROR).read_text())["error"]
@@ -60,7 +60,7 @@ def test_sweep_on_slurm_records_failures_and_resumes(tmp_path):
     done = (job(0) / "timeseries.parquet").stat().st_mtime_ns
 
     env.pop("SIM_INJECT_FAILURE")
-    again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
+    again = subprocess.run(args, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     assert again.returncode == 0, again.stderr
     assert (job(0) / "timeseries.parquet").stat().st_mtime_ns == done  # skipped
     assert io.is_complete(job(1)) and not (job(1) / io.ERROR).exists()  # redone

@@ -26,7 +26,7 @@ TINY = ("territory=small", "territory.n_communes=40", "simulation=short", "simul
 
 def sim(*args, cwd, env=None, timeout=300):
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return subprocess.run([sys.executable, "-m", "sim", *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
 def job(sweep: Path, seed: int) -> Path:
