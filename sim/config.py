@@ -609,8 +609,9 @@ class MediationConfig:
     )
     conseiller_cost_eur: float = param(50000.0, "Yearly cost of one conseiller numérique.", unit="EUR / year", lo=1.0)
     inhabitants_per_conseiller: float = param(
-        4000.0,
-        "Inhabitants one conseiller serves (coverage = 1 - exp(-served / in illectronism)).",
+        1000.0,
+        "Inhabitants in illectronism one conseiller accompanies in a year (coverage = "
+        "1 - exp(-served / in illectronism)).",
         unit="inhabitants",
         lo=1.0,
     )
@@ -620,7 +621,7 @@ class MediationConfig:
         source="seed 003 L34-36 (chaque agent médiateur numérique)",
     )
     inhabitants_per_agent_mediator: float = param(
-        300.0, "Inhabitants one reception agent mediator serves.", unit="inhabitants", lo=1.0
+        50.0, "Inhabitants one reception agent mediator accompanies in a year.", unit="inhabitants", lo=1.0
     )
     agent_mediator_cost_eur: float = param(
         300.0,
