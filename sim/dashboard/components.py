@@ -62,13 +62,22 @@ def Summary(model: DashboardModel):
     with solara.Card(classes=["dash-summary"], style={"height": "100%", "overflow": "auto"}):
         if model.error:
             solara.Error(label="The model was not built: fix the input, then press Reset.", classes=["dash-error"])
-            solara.Preformatted(model.error, classes=["dash-error-message"])
+            solara.v.Html(
+                tag="pre", class_="dash-error-message", style_="white-space: pre-wrap; font-size: 0.85em", children=[model.error]
+            )
             return
         i = model.inputs
-        solara.Markdown(
-            f"**Scenario** `{i['scenario']}` · **{len(model.communes):,} communes** and "
-            f"{model.sim.colls.n - len(model.communes)} EPCI, départements, régions · seed {i['seed']}",
-            style={"font-size": "0.9em"},
+        # Plain HTML, not solara.Markdown: Markdown loads mermaid from Solara's CDN proxy.
+        solara.v.Html(
+            tag="div",
+            class_="dash-territory",
+            style_="font-size: 0.9em",
+            children=[
+                solara.v.Html(tag="b", children=["Scenario "]),
+                solara.v.Html(tag="code", children=[i["scenario_name"]]),
+                f" · {len(model.communes):,} communes and {model.sim.colls.n - len(model.communes)} EPCI, "
+                f"départements, régions · seed {i['seed']}",
+            ],
         )
         solara.Text(
             f"Step {model.step_index} / {model.n_steps} · year {model.year:.2f}",
@@ -96,10 +105,10 @@ def Summary(model: DashboardModel):
             solara.Text("Horizon reached." if not model.running else "", classes=["dash-done"])
         solara.Text(
             "Change the inputs in the sidebar, then press Reset to rebuild the model (blank budgets "
-            "and 'as in scenario' keep the scenario's values). Step: one quarter; ▶: play. "
-            "Overrides: " + " ".join(model.overrides),
+            "and 'as in scenario' keep the scenario's values). Step: one quarter; ▶: play.",
             style={"font-size": "0.75em", "color": "#666"},
         )
+        solara.Text("Overrides: " + " ".join(model.overrides), classes=["dash-overrides"], style={"font-size": "0.75em", "color": "#666"})
 
 
 def _table_rows(model: DashboardModel) -> list:
@@ -349,7 +358,8 @@ def ChartView(model: DashboardModel, kind: type, css: str):
     if png is None:
         return solara.Text("")
     with solara.Column(classes=[css], style={"width": "100%"}) as main:
-        solara.Image(png, format="png")
+        # The step in a class of the image (sent with the image): tests wait for it.
+        solara.Image(png, format="png", classes=[f"dash-at-{model.step_index}"])
     return main
 
 

@@ -108,7 +108,7 @@ def _parse_seed(text) -> int:
 def build_overrides(
     *,
     n_communes=1000,
-    scenario="business_as_usual",
+    scenario_name="business_as_usual",
     years=10,
     seed="0",
     training_modality=AS_SCENARIO,
@@ -120,14 +120,14 @@ def build_overrides(
     unknown = set(text_levers) - {lever.kwarg for lever in TEXT_LEVERS}
     if unknown:
         raise InputError(f"unknown inputs: {', '.join(sorted(unknown))}")
-    if scenario not in list_scenarios():
-        raise InputError(f"Scenario: {scenario!r} is not one of {', '.join(list_scenarios())}")
+    if scenario_name not in list_scenarios():
+        raise InputError(f"Scenario: {scenario_name!r} is not one of {', '.join(list_scenarios())}")
     n = _parse_number(n_communes, "Communes")
     y = _parse_number(years, "Years")
     if n is None or n != int(n) or y is None or y != int(y):
         raise InputError(f"Communes and Years must be whole numbers (got {n_communes!r}, {years!r})")
     overrides = [
-        f"scenario={scenario}",
+        f"scenario={scenario_name}",
         "territory.kind=synthetic",
         f"territory.n_communes={int(n)}",
         f"simulation.years={int(y)}",
@@ -169,13 +169,17 @@ def make_config(**inputs):
 
 
 class DashboardModel(mesa.Model):
-    """The model SolaraViz drives: keyword inputs only; the simulation is ``self.sim``."""
+    """The model SolaraViz drives: keyword inputs only; the simulation is ``self.sim``.
+
+    The preset is ``scenario_name``, not ``scenario``: Mesa reserves ``scenario`` (its
+    experimental Scenario object), and SolaraViz's Reset would pass one under that name.
+    """
 
     def __init__(
         self,
         *,
         n_communes: int = 1000,
-        scenario: str = "business_as_usual",
+        scenario_name: str = "business_as_usual",
         years: int = 10,
         seed: str = "0",
         training_budget: str = "",
@@ -192,7 +196,7 @@ class DashboardModel(mesa.Model):
     ):
         super().__init__(rng=rng)
         self.inputs = dict(
-            n_communes=n_communes, scenario=scenario, years=years, seed=seed,
+            n_communes=n_communes, scenario_name=scenario_name, years=years, seed=seed,
             training_budget=training_budget, training_modality=training_modality,
             training_targeting=training_targeting, mutualisation_mode=mutualisation_mode,
             mutualisation_coverage=mutualisation_coverage, mutualisation_subsidy=mutualisation_subsidy,
@@ -215,11 +219,15 @@ class DashboardModel(mesa.Model):
         # Mesa replaced ``self.step`` by its time-advancing wrapper; step only while the
         # simulation runs, so that Mesa's ``time`` stays the simulation's step (the page's Play
         # and Step buttons may call step() after a "Run to the end" or on a failed build).
+        # The lock: SolaraViz's play loop steps in a thread while "Run to the end" or Step may
+        # be pressed; steps must not overlap.
         mesa_step = self.step
+        self._lock = threading.RLock()
 
         def step_while_running() -> None:
-            if self.running:
-                mesa_step()
+            with self._lock:
+                if self.running:
+                    mesa_step()
 
         self.step = step_while_running
         if self.sim is None:
@@ -296,7 +304,7 @@ def model_params() -> dict:
     """
     select = lambda label, value, values: {"type": "Select", "value": value, "values": list(values), "label": label}  # noqa: E731
     params = {
-        "scenario": select("Scenario", "business_as_usual", list_scenarios()),
+        "scenario_name": select("Scenario", "business_as_usual", list_scenarios()),
         "n_communes": select("Communes (territory size)", 1000, TERRITORY_SIZES),
         "years": select("Years simulated", 10, HORIZONS),
         "seed": {"type": "InputText", "value": "0", "label": "Seed (whole number >= 0)"},
