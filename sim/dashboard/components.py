@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import reacton
 import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -103,12 +104,16 @@ def Summary(model: DashboardModel):
                 classes=["dash-run-end"],
             )
             solara.Text("Horizon reached." if not model.running else "", classes=["dash-done"])
-        solara.Text(
-            "Change the inputs in the sidebar, then press Reset to rebuild the model (blank budgets "
-            "and 'as in scenario' keep the scenario's values). Step: one quarter; ▶: play.",
-            style={"font-size": "0.75em", "color": "#666"},
+        note = "font-size: 0.75em; color: #666; margin-top: 4px"
+        solara.v.Html(
+            tag="div",
+            style_=note,
+            children=[
+                "Change the inputs in the sidebar, then press Reset to rebuild the model (blank budgets "
+                "and 'as in scenario' keep the scenario's values). Step: one quarter; ▶: play."
+            ],
         )
-        solara.Text("Overrides: " + " ".join(model.overrides), classes=["dash-overrides"], style={"font-size": "0.75em", "color": "#666"})
+        solara.v.Html(tag="div", class_="dash-overrides", style_=note, children=["Overrides: " + " ".join(model.overrides)])
 
 
 def _table_rows(model: DashboardModel) -> list:
@@ -363,31 +368,24 @@ def ChartView(model: DashboardModel, kind: type, css: str):
     return main
 
 
-@solara.component
-def TerritoryMap(model: DashboardModel):
-    return ChartView(model, MapChart, "dash-map")
+def _chart_component(name: str, kind: type[BlitChart], css: str):
+    """A component ``name(model)`` showing one chart (made once, at import)."""
+
+    def view(model: DashboardModel):
+        return ChartView(model, kind, css)
+
+    view.__name__ = view.__qualname__ = name
+    # reacton.component is solara.component without its hook check, which cannot parse the
+    # source of a nested function (``view`` has no hook anyway).
+    return reacton.component(view)
 
 
-@solara.component
-def MaturityByBand(model: DashboardModel):
-    return ChartView(model, BandChart, "dash-bands")
+TerritoryMap = _chart_component("TerritoryMap", MapChart, "dash-map")
+MaturityByBand = _chart_component("MaturityByBand", BandChart, "dash-bands")
+IllectronismByCategory = _chart_component("IllectronismByCategory", CategoryChart, "dash-categories")
+ServicesAndExclusion = _chart_component("ServicesAndExclusion", ServicesChart, "dash-services")
+SpendingByLever = _chart_component("SpendingByLever", SpendChart, "dash-spend")
 
-
-@solara.component
-def IllectronismByCategory(model: DashboardModel):
-    return ChartView(model, CategoryChart, "dash-categories")
-
-
-@solara.component
-def ServicesAndExclusion(model: DashboardModel):
-    return ChartView(model, ServicesChart, "dash-services")
-
-
-@solara.component
-def SpendingByLever(model: DashboardModel):
-    return ChartView(model, SpendChart, "dash-spend")
-
-
-# Reacton components (not plain functions): SolaraViz would wrap a plain function in a new
-# component class at every render, which remounts it and loses the memoised images.
+# Reacton components, made once (not plain functions): SolaraViz would wrap a plain function
+# in a new component class at every render, which remounts it and loses the memoised images.
 COMPONENTS = [Summary, TerritoryMap, MaturityByBand, IllectronismByCategory, ServicesAndExclusion, SpendingByLever]

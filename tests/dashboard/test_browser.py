@@ -133,13 +133,10 @@ def page(server, tmp_path):
 
 
 def _screenshot(page, name: str) -> Path:
-    """PNG of the page in test-artifacts/, quantised to 256 colours (small enough for docs)."""
-    from PIL import Image
-
+    """PNG of the page in test-artifacts/ (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
-    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
     return path
 
 

@@ -83,7 +83,7 @@ def test_blitted_chart_equals_a_full_redraw_and_changes_with_the_steps(kind):
 
 
 def test_charts_reuse_their_background_over_a_run():
-    m = DashboardModel(n_communes=120, years=5, training_budget="300")
+    m = DashboardModel(n_communes=120, years=3, training_budget="300")
     for _ in range(m.n_steps):
         m.step()
         for kind in CHARTS:
