@@ -5,7 +5,8 @@ Starts the server on a free localhost port, drives the page with Playwright (Deb
 headline values, the refusal of an invalid input. Screenshots go to ``test-artifacts/``.
 
 Skipped, with the reason, where Chromium, the Python package ``playwright`` or Solara's
-front-end files (``python -m sim.dashboard.assets``) are missing.
+front-end files (``python -m sim.dashboard.assets``) are missing; with
+``DASHBOARD_REQUIRE_BROWSER=1`` (CI) their absence is an error instead.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def _skip_reason() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+_REASON = _skip_reason()
+if _REASON and os.environ.get("DASHBOARD_REQUIRE_BROWSER") == "1":  # CI sets it: fail, do not skip
+    raise RuntimeError(f"DASHBOARD_REQUIRE_BROWSER=1 but {_REASON}")
+pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 
 def _free_port() -> int:
