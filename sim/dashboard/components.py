@@ -23,8 +23,8 @@ import reacton
 import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 from mesa.visualization.utils import force_update, update_counter
+from PIL import Image
 
 from sim.dashboard.model import LEVER_SPEND, DashboardModel
 from sim.state import CATEGORIES, POP_BANDS
@@ -76,8 +76,10 @@ def Summary(model: DashboardModel):
             children=[
                 solara.v.Html(tag="b", children=["Scenario "]),
                 solara.v.Html(tag="code", children=[i["scenario_name"]]),
-                f" · {len(model.communes):,} communes and {model.sim.colls.n - len(model.communes)} EPCI, "
-                f"départements, régions · seed {i['seed']}",
+                (
+                    f" · {len(model.communes):,} communes and {model.sim.colls.n - len(model.communes)} EPCI, "
+                    f"départements, régions · seed {i['seed']}"
+                ),
             ],
         )
         solara.Text(
@@ -109,8 +111,10 @@ def Summary(model: DashboardModel):
             tag="div",
             style_=note,
             children=[
-                "Change the inputs in the sidebar, then press Reset to rebuild the model (blank budgets "
-                "and 'as in scenario' keep the scenario's values). Step: one quarter; ▶: play."
+                (
+                    "Change the inputs in the sidebar, then press Reset to rebuild the model (blank budgets "
+                    "and 'as in scenario' keep the scenario's values). Step: one quarter; ▶: play."
+                )
             ],
         )
         solara.v.Html(tag="div", class_="dash-overrides", style_=note, children=["Overrides: " + " ".join(model.overrides)])
@@ -118,7 +122,7 @@ def Summary(model: DashboardModel):
 
 def _table_rows(model: DashboardModel) -> list:
     """Rows (ipyvue Html elements) of the headline table; each value cell has a CSS class."""
-    td = lambda text, css="", bold=False: solara.v.Html(  # noqa: E731
+    td = lambda text, css="", bold=False: solara.v.Html(
         tag="td", class_=css, style_="font-weight: bold" if bold else "", children=[text]
     )
     rows = [solara.v.Html(tag="tr", children=[td("", bold=True), td("start", bold=True), td("now", bold=True)])]
@@ -344,7 +348,6 @@ class MapChart(BlitChart):
     def update(self, model):
         self.points.set_array(model.maturity[self.order])
         self.title.set_text(f"Communes (size: population), year {model.year:.2f}")
-        return None
 
 
 def chart_png(model: DashboardModel, kind: type[BlitChart]) -> bytes:

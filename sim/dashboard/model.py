@@ -302,7 +302,7 @@ def model_params() -> dict:
     show their value. Budgets are free text (blank keeps the scenario's value), so they can be
     invalid: the model then shows the message instead of running.
     """
-    select = lambda label, value, values: {"type": "Select", "value": value, "values": list(values), "label": label}  # noqa: E731
+    select = lambda label, value, values: {"type": "Select", "value": value, "values": list(values), "label": label}
     params = {
         "scenario_name": select("Scenario", "business_as_usual", list_scenarios()),
         "n_communes": select("Communes (territory size)", 1000, TERRITORY_SIZES),
@@ -318,9 +318,9 @@ def model_params() -> dict:
 
 __all__ = [
     "AS_SCENARIO",
+    "LEVER_SPEND",
     "DashboardModel",
     "InputError",
-    "LEVER_SPEND",
     "build_overrides",
     "list_scenarios",
     "make_config",

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("solara", reason="the dashboard extra (solara) is not installed")
 
-from sim.dashboard import model as dm  # noqa: E402
-from sim.dashboard.model import AS_SCENARIO, DashboardModel, InputError, build_overrides, model_params  # noqa: E402
+from sim.dashboard import model as dm
+from sim.dashboard.model import AS_SCENARIO, DashboardModel, InputError, build_overrides, model_params
 
 SMALL = dict(n_communes=60, years=2)  # 8 steps on a small territory: a fraction of a second
 

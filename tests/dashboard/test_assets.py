@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("solara", reason="the dashboard extra (solara) is not installed")
 
-from sim.dashboard import assets  # noqa: E402
+from sim.dashboard import assets
 
 
 def test_required_packages_are_read_from_solara():

@@ -165,7 +165,7 @@ def _expect_text(page, css: str, pattern: str):
 def test_a_policy_user_sets_levers_runs_the_model_and_is_told_about_bad_input(page, server):
     from playwright.sync_api import expect
 
-    button = lambda name: page.get_by_role("button", name=name, exact=True)  # noqa: E731
+    button = lambda name: page.get_by_role("button", name=name, exact=True)
 
     # The page: the default territory (1,000 communes), ten years by quarter, the map and charts.
     _expect_text(page, ".dash-step", r"^Step 0 / 40 · year 2021\.00$")

@@ -10,13 +10,13 @@ import pytest
 
 solara = pytest.importorskip("solara", reason="the dashboard extra (solara) is not installed")
 
-import ipyvue  # noqa: E402
-import ipyvuetify  # noqa: E402
-from mesa.visualization.utils import force_update  # noqa: E402
-from PIL import Image  # noqa: E402
+import ipyvue
+import ipyvuetify
+from mesa.visualization.utils import force_update
+from PIL import Image
 
-from sim.dashboard import components as C  # noqa: E402
-from sim.dashboard.model import DashboardModel  # noqa: E402
+from sim.dashboard import components as C
+from sim.dashboard.model import DashboardModel
 
 CHARTS = (C.MapChart, C.BandChart, C.CategoryChart, C.ServicesChart, C.SpendChart)
 
@@ -31,7 +31,7 @@ def _pixels(png: bytes) -> np.ndarray:
 
 def test_summary_shows_step_and_values_and_follows_the_model():
     m = DashboardModel(n_communes=80, years=2, training_budget="300")
-    box, rc = solara.render(C.Summary(m), handle_error=False)
+    _box, rc = solara.render(C.Summary(m), handle_error=False)
     assert _text(rc, "dash-step") == "Step 0 / 8 · year 2021.00"
     start = _text(rc, "dash-value-maturity_mean")
     assert start == _text(rc, "dash-start-maturity_mean") == f"{m.first('maturity_mean'):.3f}"
@@ -55,7 +55,7 @@ def test_summary_shows_step_and_values_and_follows_the_model():
 
 def test_summary_shows_the_refusal_of_an_invalid_input():
     m = DashboardModel(n_communes=80, years=2, training_budget="-5")
-    box, rc = solara.render(C.Summary(m), handle_error=False)
+    _box, rc = solara.render(C.Summary(m), handle_error=False)
     message = _text(rc, "dash-error-message")
     assert "training.budget_eur_per_staff [Training budget (EUR/staff/yr)]=-5.0 is below its minimum 0.0" in message
     assert rc.find(class_="dash-step").widgets == []
@@ -131,7 +131,7 @@ def test_the_page_in_python_reset_with_a_lever_then_with_an_invalid_input():
     """The page as Solara serves it (AppLayout around it), driven through its widgets."""
     from sim.dashboard.app import Page
 
-    box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
+    _box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
     selects = [w.label for w in rc.find(ipyvuetify.Select).widgets]
     assert selects == ["Scenario", "Communes (territory size)", "Years simulated", "Training modality", "Training targeting", "Pooling structure"]
     assert _text(rc, "dash-step") == "Step 0 / 40 · year 2021.00"
