@@ -30,16 +30,16 @@ def test_tarball_names_follow_npm_pack():
 FAKE_NPM = """#!{python}
 # Stand-in for `npm pack SPEC...`: writes SPEC's tarball (one folder "package") in the cwd.
 import io, json, sys, tarfile
-sys.path.insert(0, {root!r})
-from sim.dashboard.assets import tarball_name
 for spec in [a for a in sys.argv[2:] if not a.startswith("-")]:
-    with tarfile.open(tarball_name(spec), "w:gz") as tar:
-        for name, text in (("package/package.json", json.dumps({{"name": spec}})), ("package/dist/x.js", "//")):
+    name, version = spec.rsplit("@", 1)
+    tarball = name.lstrip("@").replace("/", "-") + "-" + version + ".tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for path, text in (("package/package.json", json.dumps({{"name": spec}})), ("package/dist/x.js", "//")):
             data = text.encode()
-            info = tarfile.TarInfo(name)
+            info = tarfile.TarInfo(path)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    print(tarball_name(spec))
+    print(tarball)
 """
 
 
@@ -47,8 +47,7 @@ def test_install_unpacks_each_missing_package_where_the_proxy_looks(tmp_path, mo
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     npm = bin_dir / "npm"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    npm.write_text(FAKE_NPM.format(python=sys.executable, root=root))
+    npm.write_text(FAKE_NPM.format(python=sys.executable))
     npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     cache = tmp_path / "cdn"
