@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= france,test,dashboard,slurm
 
-.PHONY: run test venv clean bench validate report params
+.PHONY: run test venv clean bench validate params dashboard
+ASSETS := $(VENV)/.solara-assets
 
 $(STAMP): pyproject.toml
 	@PYBIN=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
@@ -17,13 +18,21 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Solara's front-end files, unpacked from the npm registry (the page cannot reach a CDN).
+$(ASSETS): $(STAMP)
+	@if $(PY) -m sim.dashboard.assets; then touch $@; else echo "warning: Solara's front-end files not installed (needs npm): the dashboard page and its browser test will not work"; fi
+
 ## The main job: the baseline scenario on the default synthetic territory, with figures.
 run: $(STAMP)
 	$(PY) -m sim $(ARGS)
 
 ## The test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 	$(PY) -m pytest -n 2 -q $(ARGS)
+
+## The web dashboard (docs/DASHBOARD.md): http://localhost:8765
+dashboard: $(STAMP) $(ASSETS)
+	$(PY) -m sim.dashboard $(ARGS)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
