@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= france,test,dashboard,slurm
 
-.PHONY: run test venv clean bench validate report params
+.PHONY: run test venv clean bench validate params dashboard
+ASSETS := $(VENV)/.solara-assets
 
 $(STAMP): pyproject.toml
 	@PYBIN=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
@@ -17,17 +18,34 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Solara's front-end files, unpacked from the npm registry (the page cannot reach a CDN).
+$(ASSETS): $(STAMP)
+	@if $(PY) -m sim.dashboard.assets; then touch $@; else echo "warning: Solara's front-end files not installed (needs npm): the dashboard page and its browser test will not work"; fi
+
 ## The main job: the baseline scenario on the default synthetic territory, with figures.
 run: $(STAMP)
 	$(PY) -m sim $(ARGS)
 
 ## The test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 	$(PY) -m pytest -n 2 -q $(ARGS)
 
 ## Benchmark by territory size and vectorised/per-agent ratio (docs/PERFORMANCE.md); ARGS="--repeats 1" for a quick one.
 bench: $(STAMP)
 	$(PY) -m benchmarks.bench $(ARGS)
 
+## The web dashboard (docs/DASHBOARD.md): http://localhost:8765
+dashboard: $(STAMP) $(ASSETS)
+	$(PY) -m sim.dashboard $(ARGS)
+
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
+
+## Check the baseline against the stylized facts of the sources (report in outputs/validation;
+## `make validate ARGS="--seeds 10 --docs"` also updates docs/VALIDATION.md).
+validate: $(STAMP)
+	$(PY) -m sim.validate $(ARGS)
+
+## Regenerate the parameter table docs/PARAMETERS.md from sim/config.py.
+params: $(STAMP)
+	$(PY) -m sim.params

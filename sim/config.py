@@ -21,6 +21,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 ASSUMPTION = "assumption"
+#: Source of settings that are not about the modelled world (seed, outputs, progress bar).
+TECHNICAL = "technical setting"
 
 
 def param(
@@ -65,6 +67,7 @@ class TerritoryConfig:
     departements: list[str] = param(
         [],
         "france only: keep only these département codes (e.g. ['35', '56']); empty = all.",
+        source=TECHNICAL,
     )
     staff_scale: float = param(
         1.0,
@@ -200,17 +203,26 @@ class TerritoryConfig:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class SimulationConfig:
-    start_year: int = param(2021, "Calendar year of step 0.", unit="year", lo=1990, hi=2100)
+    start_year: int = param(
+        2021,
+        "Calendar year of step 0.",
+        unit="year",
+        lo=1990,
+        hi=2100,
+        source="assumption; the sources describe 2018-2021 (seed 002: July 2018; seed 000: late 2020)",
+    )
     years: int = param(
         10, "Horizon.", unit="years", lo=1, hi=50, source="DESIGN.md (Processes): horizon 10 years"
     )
     steps_per_year: int = param(
         4, "Steps per year (4 = quarterly).", lo=1, hi=12, source="DESIGN.md (Processes): a quarter"
     )
-    progress: bool = param(True, "Show a progress bar on stderr.")
-    figures: bool = param(True, "Write the figures of the run (PNG) next to the tables.")
+    progress: bool = param(True, "Show a progress bar on stderr.", source=TECHNICAL)
+    figures: bool = param(True, "Write the figures of the run (PNG) next to the tables.", source=TECHNICAL)
     staff_table: bool = param(
-        False, "Also write per-staff rows (end of run) to staff.parquet; off at national scale."
+        False,
+        "Also write per-staff rows (end of run) to staff.parquet; off at national scale.",
+        source=TECHNICAL,
     )
     staff_sample: float = param(
         1.0,
@@ -218,6 +230,7 @@ class SimulationConfig:
         "without replacement (1 = everybody; e.g. 0.01 writes about 19,000 of France's 1.9 M).",
         lo=0.0,
         hi=1.0,
+        source=TECHNICAL,
     )
 
 
@@ -389,7 +402,7 @@ class BehaviourConfig:
         source="assumption; seed 002 L760-761 (taille et capacité d'innovation), seed 000 L92",
     )
     maturity_weights: list[float] = param(
-        [0.30, 0.30, 0.25, 0.15],
+        [0.25, 0.30, 0.20, 0.25],
         "Weights of investment, IT capacity, staff skill and sponsorship in the maturity drive.",
         lo=0.0,
         hi=1.0,
@@ -404,9 +417,18 @@ class BehaviourConfig:
     )
     investment_ref_eur_per_staff: float = param(
         250.0,
-        "Quarterly investment per staff member that gives half of the investment drive.",
+        "Quarterly investment per staff member that, with the fixed cost, gives half of the "
+        "investment drive.",
         unit="EUR / staff / quarter",
         lo=1.0,
+    )
+    investment_fixed_eur: float = param(
+        4000.0,
+        "Fixed quarterly cost of digital projects added to the per-staff reference: small "
+        "budgets buy little (digital first costs more; savings need economies of scale).",
+        unit="EUR / quarter",
+        lo=0.0,
+        source="assumption; seed 000 L59 (coûts supplémentaires, économies d'échelle)",
     )
     dsi_critical_fte: float = param(
         2.0,
@@ -478,6 +500,15 @@ class TrainingConfig:
         "Cost of one training per trainee by modality.",
         unit="EUR / trainee",
         lo=0.0,
+    )
+    completion: dict[str, list[float]] = param(
+        {"elearning": [0.2, 1.0], "blended": [0.7, 0.9], "tutoring": [0.9, 0.9]},
+        "Completion probability of a training at skill 0 and at skill 1 (linear between) by "
+        "modality; e-learning is not completed by staff in illectronism.",
+        lo=0.0,
+        hi=1.0,
+        source="assumption; shape from seed 002 L1313-1321 (e-learning « pas 100 % gagnant », "
+        "excluded agents left behind) and seed 000 L107-108",
     )
     efficacy: dict[str, float] = param(
         {"elearning": 0.8, "blended": 1.0, "tutoring": 1.2},
@@ -598,8 +629,9 @@ class MediationConfig:
     )
     conseiller_cost_eur: float = param(50000.0, "Yearly cost of one conseiller numérique.", unit="EUR / year", lo=1.0)
     inhabitants_per_conseiller: float = param(
-        4000.0,
-        "Inhabitants one conseiller serves (coverage = 1 - exp(-served / in illectronism)).",
+        1000.0,
+        "Inhabitants in illectronism one conseiller accompanies in a year (coverage = "
+        "1 - exp(-served / in illectronism)).",
         unit="inhabitants",
         lo=1.0,
     )
@@ -609,10 +641,14 @@ class MediationConfig:
         source="seed 003 L34-36 (chaque agent médiateur numérique)",
     )
     inhabitants_per_agent_mediator: float = param(
-        300.0, "Inhabitants one reception agent mediator serves.", unit="inhabitants", lo=1.0
+        50.0, "Inhabitants one reception agent mediator accompanies in a year.", unit="inhabitants", lo=1.0
     )
     agent_mediator_cost_eur: float = param(
-        300.0, "One-off mediation training per reception agent.", unit="EUR / agent", lo=0.0
+        300.0,
+        "Yearly continuous mediation training per reception agent acting as mediator.",
+        unit="EUR / agent / year",
+        lo=0.0,
+        source="assumption; continuous training of « accueil médiateur », seed 004 L109",
     )
     exit_rate: float = param(
         0.25,
@@ -665,8 +701,24 @@ class ReferentsConfig:
 class Config:
     """Root configuration of one run."""
 
-    seed: int = param(0, "Random seed of the run (same seed and config: bit-identical outputs).", lo=0)
-    scenario_name: str = param("business_as_usual", "Name of the policy scenario preset.")
+    seed: int = param(
+        0, "Random seed of the run (same seed and config: bit-identical outputs).", lo=0, source=TECHNICAL
+    )
+    scenario_name: str = param(
+        "business_as_usual",
+        "Name of the policy scenario preset (conf/scenario/; docs/SCENARIOS.md).",
+        source="set by the scenario preset",
+    )
+    equal_budget_eur_per_staff: float = param(
+        100.0,
+        "Budget that the equal-budget scenarios (equal_budget_*) give to their single lever, so "
+        "that one value swept across them compares the same money spent on training, "
+        "recruitment and pooling. Other scenarios ignore it.",
+        unit="EUR / staff / year",
+        lo=0.0,
+        hi=10000.0,
+        source="assumption; equal-cost comparison from research/seed_003_004.md §6 (S13)",
+    )
     territory: TerritoryConfig = field(default_factory=TerritoryConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     drivers: DriversConfig = field(default_factory=DriversConfig)
@@ -694,8 +746,44 @@ GROUPS = {
 }
 
 
+#: Longest job directory name kept as it is; longer names are cut and end with a hash.
+JOB_DIR_MAX = 120
+
+
+def job_dir_name(override_dirname: str) -> str:
+    """Directory name of a sweep job, derived from its overrides (``hydra.job.override_dirname``).
+
+    The same overrides always give the same name, whatever the job's number in the sweep, so
+    a relaunched sweep finds the outputs of its earlier jobs. Characters that cannot be in a
+    file name are replaced, and a name that had to be changed or cut ends with a short hash of
+    the original so that two different jobs never share a directory by accident.
+    """
+    import hashlib
+
+    name = override_dirname or "defaults"
+    safe = "".join(ch if ch.isprintable() and ch not in '/\\:*?"<>|' else "_" for ch in name)
+    if safe.startswith("."):
+        safe = "_" + safe[1:]
+    if safe == name and len(name) <= JOB_DIR_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return safe[: JOB_DIR_MAX - 11] + "-" + digest
+
+
+def register_resolvers() -> None:
+    """Register the OmegaConf resolvers used by conf/config.yaml (idempotent)."""
+    if not OmegaConf.has_resolver("sim_job_dir"):
+        OmegaConf.register_new_resolver("sim_job_dir", lambda s="": job_dir_name(str(s)))
+
+
+# Registered on import: Hydra resolves ``hydra.sweep.subdir`` inside launcher workers too
+# (joblib, submitit), which import this module when they unpickle the task function.
+register_resolvers()
+
+
 def register_configs() -> None:
     """Register the schema in Hydra's ConfigStore (idempotent)."""
+    register_resolvers()
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     for group, cls in GROUPS.items():
@@ -751,10 +839,13 @@ def _check_consistency(cfg: Config) -> list[str]:
         missing = kinds - set(getattr(t, name))
         if missing:
             errors.append(f"territory.{name} lacks kinds: {', '.join(sorted(missing))}")
-    for name in ("cost_eur", "efficacy"):
+    for name in ("cost_eur", "efficacy", "completion"):
         missing = {"elearning", "blended", "tutoring"} - set(getattr(cfg.training, name))
         if missing:
             errors.append(f"training.{name} lacks modalities: {', '.join(sorted(missing))}")
+    for modality, pair in cfg.training.completion.items():
+        if len(pair) != 2:
+            errors.append(f"training.completion.{modality} must be [at skill 0, at skill 1]")
     if cfg.drivers.illectronism_threshold > cfg.drivers.required_skill_start:
         errors.append("drivers.illectronism_threshold must not exceed drivers.required_skill_start")
     return errors
@@ -765,9 +856,11 @@ def to_config(cfg: DictConfig | Config) -> Config:
     if isinstance(cfg, Config):
         obj = cfg
     else:
-        node = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-        if "hydra" in node:
-            del node["hydra"]
+        # Drop Hydra's own node before resolving (compose(..., return_hydra_config=True) leaves
+        # it in, with values that exist only inside a running job).
+        container = OmegaConf.to_container(cfg, resolve=False)
+        container.pop("hydra", None)
+        node = OmegaConf.create(OmegaConf.to_container(OmegaConf.create(container), resolve=True))
         merged = OmegaConf.merge(OmegaConf.structured(Config), node)
         obj = OmegaConf.to_object(merged)
     errors = _walk(obj) + _check_consistency(obj)
@@ -797,6 +890,8 @@ __all__ = [
     "GROUPS",
     "LEVER_GROUPS",
     "iter_params",
+    "job_dir_name",
     "register_configs",
+    "register_resolvers",
     "to_config",
 ]

@@ -107,7 +107,8 @@ def collect(model) -> None:
         put("all", "all", f"spend_{name}_eur", value)
         total += value
     put("all", "all", "spend_total_eur", total)
-    put("all", "all", "spend_levers_eur", total - model.spend["investment"] - model.spend["own_training"])
+    own = model.spend["investment"] + model.spend["own_training"] + model.spend["pool_contributions"]
+    put("all", "all", "spend_levers_eur", total - own)
 
     # Staff counts per collectivité by (illectronic, proficient), in one pass over the staff;
     # the strata then add them up (integer counts: the same shares as averaging staff rows).

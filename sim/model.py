@@ -22,7 +22,9 @@ from sim.state import StaffTable
 from sim.territory import build_territory
 from sim.territory.staffing import populate
 
-SPEND_CATEGORIES = ("investment", "own_training", "training", "recruitment", "mutualisation", "mediation", "sponsorship", "referents")
+#: Spending categories: the collectivités' own money (investment, own training, contributions
+#: paid into their pools) and the policy levers' money (the others).
+SPEND_CATEGORIES = ("investment", "own_training", "pool_contributions", "training", "recruitment", "mutualisation", "mediation", "sponsorship", "referents")
 
 
 #: Processes that leave every staff column unchanged (they read the staff at most). After the

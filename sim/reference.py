@@ -105,12 +105,14 @@ def _train(model, budget, carry, modality: str, targeting: str, cost_per_real: f
         if quota[e] > 0:
             chosen += [agent for _, _, agent in sorted(candidates[e])[: quota[e]]]
     draws = model.rng.random(len(chosen))
+    low, high = model.cfg.training.completion[modality]
+    min_skill = model.illectronism_threshold if modality == "elearning" else 0.0
     b = model.cfg.behaviour
     efficacy = model.cfg.training.efficacy[modality]
     completed = 0
     for agent, u in zip(chosen, draws):
         s = agent.skill
-        if u < completion_probability(s, modality):
+        if u < completion_probability(s, low, high, min_skill):
             agent.skill = min(
                 1.0, s + training_gain(s, agent.attitude, b.training_effect, efficacy, b.resistance_weight)
             )
@@ -259,7 +261,7 @@ def maturity_step(model) -> None:
         cap = float(capacity_index(fte, real_staff, own_fte < b.dsi_critical_fte and not col.pooled))
         col.capacity_index = cap
         investment[e] = max(model.alloc_investment[e], 0.0)
-        inv = investment_index(investment[e] / real_staff, b.investment_ref_eur_per_staff)
+        inv = investment_index(investment[e], real_staff, b.investment_ref_eur_per_staff, b.investment_fixed_eur)
         mean_skill = col.staff_mean_skill
         skill = _clip01((0.0 if math.isnan(mean_skill) else mean_skill) / max(model.required_skill, 1e-9))
         drive = w[0] * inv + w[1] * cap + w[2] * skill + w[3] * col.sponsorship

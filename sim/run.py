@@ -3,6 +3,11 @@
 :func:`run_simulation` is a plain function of a configuration and an output directory, used by
 the Hydra command line (:mod:`sim.cli`), the Python API (:mod:`sim.api`), the sweeps and the
 tests alike. Failures are recorded in ``error.json`` by the caller that asks for it.
+
+Relaunching into the same directory is safe: a run whose complete outputs are there for the
+same configuration and seed is skipped; a complete run of a different configuration is moved
+to ``superseded/`` before the new one is written (never overwritten); incomplete leftovers of
+an interrupted run and the ``error.json`` of a failed one are replaced.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+import shutil
 import sys
 import time
 import traceback
@@ -66,6 +73,57 @@ def config_dict(cfg: Config) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
 
 
+#: Subdirectory of a run directory where the files of an earlier, different run are kept.
+SUPERSEDED = "superseded"
+
+#: Environment variable for fault injection in tests of sweep robustness: a comma-separated
+#: list of seeds whose runs raise an error (e.g. ``SIM_INJECT_FAILURE=1,4``). Unset in normal use.
+INJECT_FAILURE_ENV = "SIM_INJECT_FAILURE"
+
+
+class InjectedFailure(RuntimeError):
+    """Raised for the seeds listed in ``SIM_INJECT_FAILURE`` (tests of sweep robustness)."""
+
+
+def _inject_failure(seed: int) -> None:
+    listed = os.environ.get(INJECT_FAILURE_ENV, "")
+    if listed and str(seed) in {s.strip() for s in listed.split(",")}:
+        raise InjectedFailure(f"failure injected for seed {seed} ({INJECT_FAILURE_ENV}={listed})")
+
+
+def set_aside_different_run(out_dir: Path, expected_hash: str) -> Path | None:
+    """Move the files of a complete run made with another configuration out of the way.
+
+    A relaunch must never overwrite a complete run of a *different* configuration (e.g. after
+    a change of defaults, or two sweeps sharing a directory). Its manifest and every file it
+    lists are moved, with their names, to ``superseded/<created>_<hash12>/`` inside the run
+    directory, where they stay a complete, checkable run. Returns that directory, or None
+    when there was nothing to move (no complete manifest, or the same configuration).
+    """
+    out = Path(out_dir)
+    old = io.read_manifest(out)
+    if not old or old.get("status") != "complete" or old.get("config_hash") == expected_hash:
+        return None
+    stamp = str(old.get("created_utc", "unknown")).replace(":", "").replace("+0000", "Z")
+    dest = out / SUPERSEDED / f"{stamp}_{str(old.get('config_hash', ''))[:12]}"
+    n = 1
+    while dest.exists():
+        dest = dest.with_name(f"{dest.name.split('~')[0]}~{n}")
+        n += 1
+    for name in [*old.get("files", {}), io.MANIFEST]:  # the manifest last: moved only if all moved
+        src = out / name
+        if src.exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(src, dest / name)
+    log.warning(
+        "%s held a complete run of another configuration (hash %s): moved to %s",
+        out,
+        str(old.get("config_hash"))[:12],
+        dest,
+    )
+    return dest
+
+
 def run_simulation(cfg: Config, out_dir: Path | None = None, *, overrides: list[str] = (), keep_model: bool = False, skip_complete: bool = True) -> RunResult:
     """Run one configuration; write its outputs into ``out_dir`` when given."""
     cfg = to_config(cfg)
@@ -80,6 +138,9 @@ def run_simulation(cfg: Config, out_dir: Path | None = None, *, overrides: list[
             io.read_manifest(out),
             skipped=True,
         )
+    if out_dir is not None:
+        set_aside_different_run(Path(out_dir), io.config_hash(cdict))
+    _inject_failure(cfg.seed)
     t0 = time.perf_counter()
     model = TransitionModel(cfg)
     log.info(

@@ -46,7 +46,8 @@ def test_multirun_over_seeds_and_skip_of_complete_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     seeds = sorted(json.loads(p.read_text())["seed"] for p in sweep.glob("*/manifest.json"))
     assert seeds == [0, 1]
-    first = (sweep / "0" / "timeseries.parquet").stat().st_mtime_ns
+    job0 = sweep / "seed=0,simulation=short,territory=small"  # named after the job's overrides
+    first = (job0 / "timeseries.parquet").stat().st_mtime_ns
     again = sim(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert (sweep / "0" / "timeseries.parquet").stat().st_mtime_ns == first  # skipped, not redone
+    assert (job0 / "timeseries.parquet").stat().st_mtime_ns == first  # skipped, not redone

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.config import TrainingConfig
 from sim.model import TransitionModel
 from sim.processes import adoption, maturity, mutualisation, recruitment, training, turnover
 from sim.selection import first_k_per_group
@@ -22,9 +23,13 @@ def test_training_gain_has_diminishing_returns():
 
 
 def test_elearning_favours_the_skilled_tutoring_reaches_the_illectronic():
-    low, high = 0.05, 0.8
-    assert training.completion_probability(high, "elearning") > 2 * training.completion_probability(low, "elearning")
-    assert training.completion_probability(low, "tutoring") > training.completion_probability(low, "blended") > training.completion_probability(low, "elearning")
+    completion = TrainingConfig().completion
+    threshold = 0.15
+    p = {m: (lambda s, m=m: training.completion_probability(s, *completion[m], threshold if m == "elearning" else 0.0)) for m in completion}
+    low, mid, high = 0.05, 0.3, 0.8
+    assert p["elearning"](low) == 0.0  # staff in illectronism do not complete self-service e-learning
+    assert p["elearning"](high) > p["elearning"](mid) > 0
+    assert p["tutoring"](low) > p["blended"](low) > p["elearning"](low)
 
 
 def test_first_k_per_group_takes_smallest_keys_within_quota():
@@ -36,7 +41,7 @@ def test_first_k_per_group_takes_smallest_keys_within_quota():
 
 
 def test_furthest_targeting_trains_the_least_skilled(monkeypatch):
-    monkeypatch.setattr(training, "completion_probability", lambda skill, modality: 1.0 + 0.0 * skill)
+    monkeypatch.setattr(training, "completion_probability", lambda skill, *args: 1.0 + 0.0 * skill)
     model = TransitionModel(small_config(training={"budget_eur_per_staff": 200.0, "targeting": "furthest", "modality": "tutoring"}))
     st = model.staff
     rows = st.active_rows()

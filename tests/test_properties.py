@@ -62,12 +62,12 @@ def test_invariants_hold_for_any_levers(seed, training_budget, recruit_budget, m
             "training": training_budget,
             "recruitment": recruit_budget,
             "mediation": mediation_budget,
-            "mutualisation_subsidy": subsidy,
+            "mutualisation": subsidy,
             "referents": 10.0,
             "sponsorship": 10.0,
         }
         tol = 1e-6 * (1 + real_staff)
-        for lever in ("recruitment", "mediation", "referents"):
+        for lever in ("recruitment", "mediation", "referents", "mutualisation"):
             assert model.spend[lever] <= lever_budgets[lever] * real_staff / spy + tol
         # Training and sponsorship may spend money carried over from earlier steps, never more
         # than the total allocated so far.

@@ -6,8 +6,8 @@ Each step, maturity ``m`` of a collectivité grows by
     absorptive = (1 - m) * (floor + (1 - floor) * capacity)
 
 - ``drive = w_inv * investment + w_cap * capacity + w_skill * skill + w_spons * sponsorship``
-  (each index in 0..1): investment per staff member (saturating, half at
-  ``investment_ref_eur_per_staff``), IT capacity (own, recruited and pooled FTE per staff,
+  (each index in 0..1): investment (saturating, half at a fixed cost plus a per-staff cost:
+  small budgets buy little, seed 000 L59), IT capacity (own, recruited and pooled FTE per staff,
   saturating; halved below the critical size of an IT team unless pooled: seed 000 L92),
   staff mean skill relative to the required level, and sponsorship (seed 000 L65).
 - ``absorptive`` is the absorptive-capacity bound: the room left ``(1 - m)``, scaled by the IT
@@ -28,8 +28,9 @@ def capacity_index(fte, real_staff, below_critical):
     return np.where(below_critical, 0.5 * idx, idx)
 
 
-def investment_index(investment_per_staff, reference: float):
-    return investment_per_staff / (investment_per_staff + reference)
+def investment_index(investment, real_staff, per_staff_reference: float, fixed: float):
+    """Investment drive in 0..1: half when investment equals a fixed cost plus a per-staff cost."""
+    return investment / (investment + fixed + per_staff_reference * real_staff)
 
 
 def maturity_change(m, drive, capacity, speed: float, erosion: float, absorptive_floor: float):
@@ -45,7 +46,7 @@ def step(model) -> None:
     pooled = c.pool >= 0
     fte = own_fte + model.pool_fte_share + model.pooled_recruited_share()
     c.capacity_index = capacity_index(fte, real_staff, (own_fte < b.dsi_critical_fte) & ~pooled)
-    inv = investment_index(np.maximum(model.alloc_investment, 0.0) / real_staff, b.investment_ref_eur_per_staff)
+    inv = investment_index(np.maximum(model.alloc_investment, 0.0), real_staff, b.investment_ref_eur_per_staff, b.investment_fixed_eur)
     model.spend["investment"] += float(np.maximum(model.alloc_investment, 0.0).sum())
     skill = np.clip(np.nan_to_num(c.staff_mean_skill) / max(model.required_skill, 1e-9), 0.0, 1.0)
     w = b.maturity_weights

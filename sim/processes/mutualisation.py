@@ -85,8 +85,10 @@ def step(model) -> None:
     model.alloc_investment = model.alloc_investment - contribution
     subsidy = lever_allocation(model, m.subsidy_eur_per_staff) if m.subsidy_eur_per_staff > 0 else np.zeros(c.n)
     subsidy = np.where(pooled, subsidy, 0.0)  # the subsidy follows pooled staff
-    # Subsidy is paid per pooled staff member: scale so the lever's budget is the cap.
-    model.spend["mutualisation"] += float(contribution.sum() + subsidy.sum())
+    # The lever's money is the State subsidy (capped by its budget); members' contributions are
+    # their own investment money moved into the pool, accounted apart.
+    model.spend["mutualisation"] += float(subsidy.sum())
+    model.spend["pool_contributions"] += float(contribution.sum())
     pool_money = np.bincount(c.pool[pooled], weights=(contribution + subsidy)[pooled], minlength=n_pools)
     members = np.bincount(c.pool[pooled], minlength=n_pools).astype(float)
     raw = pool_money * model.steps_per_year / model.cfg.behaviour.it_fte_cost_eur

@@ -1,13 +1,16 @@
 """Recruitment of digital profiles (DESIGN.md, Process 5; policy lever).
 
-The lever pays the salaries of digital profiles. A collectivité (or its pool, with pooled
-hiring) opens a post only when its yearly share of the lever's budget covers one more salary,
-so spending never exceeds the budget. An opening is filled with probability
+The lever's yearly budget (EUR per staff member of the territory) pays the salaries of digital
+profiles: it affords ``floor(budget / (salary * (1 + premium)))`` posts for the whole territory,
+so spending never exceeds the budget. Each step, the posts not yet filled are opened in hiring
+units drawn in proportion to their staff (a collectivité, or with pooled hiring the host of its
+pool, which recruits for all its members). An opening is filled with probability
 ``base_success * attractiveness * (1 + elasticity * premium)``, where attractiveness is
-``sqrt(pop / (pop + size_half))``, times ``rural_penalty`` for rural employers: small, rural
-collectivités recruit less (seed 000 L99-100; seed 004 L113). Each hire is a new Staff agent
-(category A, digital job family, skilled) and adds one FTE of IT capacity to its employer
-(shared across the pool's members under pooled hiring).
+``sqrt(pop / (pop + size_half))``, times ``rural_penalty`` for rural employers; an unfilled
+opening is posted again, possibly elsewhere, at the next step. Small, rural collectivités
+recruit less (seed 000 L99-100; seed 004 L113), which pooled hiring corrects. Each hire is a new
+Staff agent (category A, digital job family, skilled) and adds one FTE of IT capacity to its
+employer (shared across the pool's members under pooled hiring).
 """
 
 from __future__ import annotations
@@ -26,14 +29,13 @@ def fill_probability(attract, r) -> np.ndarray:
 
 
 def step(model) -> None:
-    from sim.processes.budget import lever_allocation
-
     r = model.cfg.recruitment
     c = model.colls
     if r.budget_eur_per_staff <= 0:
         return
     yearly_cost = r.salary_eur * (1.0 + r.salary_premium)
-    budget_q = lever_allocation(model, r.budget_eur_per_staff)
+    budget_year = r.budget_eur_per_staff * float(model.budget_staff.sum())
+    posts = int(np.floor(budget_year / yearly_cost + 1e-9))
 
     # Hiring units: each collectivité, or with pooled hiring the host of each pool.
     unit = np.arange(c.n)
@@ -41,17 +43,18 @@ def step(model) -> None:
         hosts = model.pool_hosts()
         pooled = c.pool >= 0
         unit = np.where(pooled, hosts[np.maximum(c.pool, 0)], unit)
-    unit_budget_year = np.bincount(unit, weights=budget_q, minlength=c.n) * model.steps_per_year
-    affordable = np.floor(unit_budget_year / yearly_cost + 1e-9)
-    openings = (affordable >= c.recruited_fte + 1.0) & (unit_budget_year > 0)
-    unit_pop = np.bincount(unit, weights=np.where(c.kind == 0, c.population, 0.0), minlength=c.n)
-    unit_pop = np.where(unit_pop > 0, unit_pop, c.population)
-    p = fill_probability(attractiveness(unit_pop, c.rural, r.size_half, r.rural_penalty), r)
-    filled = openings & (model.rng.random(c.n) < p)
-    model.counters["openings"] += int(openings.sum())
-    hires = np.flatnonzero(filled)
+    weight = np.bincount(unit, weights=model.budget_staff, minlength=c.n)
+    n_open = posts - int(round(c.recruited_fte.sum()))
+    hires = np.zeros(0, dtype=np.int64)
+    if n_open > 0 and weight.sum() > 0:
+        where = model.rng.choice(c.n, size=n_open, p=weight / weight.sum())
+        unit_pop = np.bincount(unit, weights=np.where(c.kind == 0, c.population, 0.0), minlength=c.n)
+        unit_pop = np.where(unit_pop > 0, unit_pop, c.population)
+        p = fill_probability(attractiveness(unit_pop[where], c.rural[where], r.size_half, r.rural_penalty), r)
+        hires = np.sort(where[model.rng.random(n_open) < p])
+        np.add.at(c.recruited_fte, hires, 1.0)
+        model.counters["openings"] += n_open
     scale = model.cfg.territory.staff_scale
-    c.recruited_fte[hires] += 1.0
     # One hire is one real FTE; in the modelled sample it is a Staff agent with probability scale.
     agents = hires[model.rng.random(len(hires)) < scale]
     if len(agents):
@@ -68,5 +71,4 @@ def step(model) -> None:
             }
         )
     model.counters["digital_hires"] += len(hires)
-    salaries = np.minimum(c.recruited_fte * yearly_cost, unit_budget_year) / model.steps_per_year
-    model.spend["recruitment"] += float(salaries.sum())
+    model.spend["recruitment"] += min(float(c.recruited_fte.sum()) * yearly_cost, budget_year) / model.steps_per_year

@@ -4,9 +4,12 @@ Each collectivité spends its own training budget on self-service e-learning off
 staff at random (universal, voluntary). The training lever adds State money with a targeting
 rule and a modality (seed 003 L37-39, recommendation 6; seed 003 L81-88, recommendation 23).
 
-- Who completes: e-learning is completed mostly by the already skilled (completion
-  probability 0.2 + 0.8 * skill), which can widen the gap (seed 000 L108, seed 002 L1313-1321);
-  blended training (0.7 + 0.2 * skill) and tutoring (0.9) reach the illectronic.
+- Who completes: completion is linear in skill between two values per modality
+  (``training.completion``). Self-service e-learning is completed mostly by the already
+  skilled and not at all by staff in illectronism, who lack a work computer or the basic
+  digital culture it presupposes (seed 002 L1317-1321; seed 000 L107: « peu ou pas de
+  formation » for them), which widens the gap (seed 000 L108); blended training and tutoring
+  reach the illectronic.
 - Gain of a completed training: ``effect * efficacy * (1 - skill) * (1 - w * attitude)``:
   diminishing returns as skill nears 1, smaller for resistant staff. The effect size is
   unknown in the sources (seed 000 L109): a swept parameter.
@@ -29,12 +32,10 @@ IMPACT_PRIORITY = np.array([0, 1, 2, 2, 3, 2])
 assert IMPACT_PRIORITY[RECEPTION] == 0 and IMPACT_PRIORITY[INSTRUCTION] == 1
 
 
-def completion_probability(skill, modality: str):
-    if modality == "elearning":
-        return 0.2 + 0.8 * skill
-    if modality == "blended":
-        return 0.7 + 0.2 * skill
-    return 0.9 + 0.0 * skill
+def completion_probability(skill, low: float, high: float, min_skill: float = 0.0):
+    """Probability of completing a training: linear in skill from ``low`` to ``high``, and zero
+    below ``min_skill`` (self-service e-learning presupposes basic digital skills)."""
+    return np.where(skill < min_skill, 0.0, low + (high - low) * skill)
 
 
 def training_gain(skill, attitude, effect: float, efficacy: float, resistance_weight: float):
@@ -63,7 +64,9 @@ def _train(model, budget, carry, modality: str, targeting: str, cost_per_real: f
         keys = noise
     chosen = rows[first_k_per_group(st.active_employers(), keys, quota)]
     s = st.skill[chosen]
-    completed = model.rng.random(len(chosen)) < completion_probability(s, modality)
+    low, high = model.cfg.training.completion[modality]
+    min_skill = model.illectronism_threshold if modality == "elearning" else 0.0
+    completed = model.rng.random(len(chosen)) < completion_probability(s, low, high, min_skill)
     done = chosen[completed]
     b = model.cfg.behaviour
     eff = model.cfg.training.efficacy[modality]

@@ -113,9 +113,13 @@ def populate(table: pd.DataFrame, cfg: Config, rng: np.random.Generator) -> tupl
     c.it_fte = real_staff * t.it_fte_per_1000_staff / 1000.0
     log_size = np.log10(c.population)
     c.sponsorship = np.clip(rng.beta(2.0, 3.0, n) + 0.03 * (log_size - 3.0), 0.0, 1.0)
-    c.maturity = np.clip(0.18 + 0.07 * (log_size - 3.0) + 0.08 * rng.standard_normal(n), 0.01, 0.95)
+    # Initial maturity grows with size and with the collectivité's engagement (its sponsorship,
+    # persistent: « une disparité d'engagement des collectivités », seed 000 L59), plus noise.
+    c.maturity = np.clip(
+        0.16 + 0.07 * (log_size - 3.0) + 0.35 * (c.sponsorship - 0.4) + 0.03 * rng.standard_normal(n), 0.01, 0.95
+    )
     c.services_online = np.clip(0.8 * c.maturity + 0.05 * rng.standard_normal(n), 0.0, 1.0)
-    p_open = 1.0 / (1.0 + np.exp(-2.5 * (log_size - 4.8)))  # calibrated to seed 004 L70
+    p_open = 1.0 / (1.0 + np.exp(-3.0 * (log_size - 4.95)))  # calibrated to seed 004 L70
     c.open_data = rng.random(n) < p_open
     c.illectronism = np.clip(
         t.inhabitants_illectronism + t.rural_illectronism_extra * c.rural + 0.02 * rng.standard_normal(n), 0.0, 1.0

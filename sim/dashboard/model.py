@@ -1,0 +1,328 @@
+"""The dashboard's model: keyword inputs from the page -> Hydra overrides -> validated Config.
+
+SolaraViz builds the model with keyword arguments only (``model_params``) and rebuilds it with
+the current inputs when the user presses *Reset*. :class:`DashboardModel` turns those inputs into
+the same Hydra overrides as the command line (``scenario=...``, ``training.budget_eur_per_staff=...``),
+composes ``conf/`` with :func:`sim.api.compose_config` and validates with
+:func:`sim.config.to_config`. It then wraps a :class:`~sim.model.TransitionModel` in ``self.sim``.
+
+It never raises on bad input: a text field that is not a number, a value out of its range, an
+unknown scenario... leave ``self.sim`` empty, put the message in ``self.error`` (the page shows
+it) and stop the model (``running = False``), so SolaraViz keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.api import CONF_DIR, compose_config
+from sim.config import ConfigError, to_config
+from sim.model import SPEND_CATEGORIES, TransitionModel
+
+logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+
+#: Choice in the select boxes that keeps whatever the scenario preset says.
+AS_SCENARIO = "as in scenario"
+#: Levers whose spending the page shows (investment and own training are the collectivités' own).
+LEVER_SPEND = tuple(c for c in SPEND_CATEGORIES if c not in ("investment", "own_training"))
+#: Territory sizes and horizons offered by the page (any value in the config's range is accepted).
+TERRITORY_SIZES = (100, 250, 500, 1000, 2000, 5000)
+HORIZONS = (2, 5, 10, 15, 20)
+
+_HYDRA_LOCK = threading.Lock()  # Hydra's global state is not thread-safe; Solara serves in threads.
+
+
+def list_scenarios() -> list[str]:
+    """Scenario presets in conf/scenario/ (read at each call: new presets show up at once)."""
+    names = sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml"))
+    if "business_as_usual" in names:  # the reference first
+        names.remove("business_as_usual")
+        names.insert(0, "business_as_usual")
+    return names
+
+
+@dataclass(frozen=True)
+class TextLever:
+    """A free-text numeric input: blank keeps the scenario's value."""
+
+    kwarg: str
+    key: str  # dotted config key
+    label: str
+
+
+TEXT_LEVERS = (
+    TextLever("training_budget", "training.budget_eur_per_staff", "Training budget (EUR/staff/yr)"),
+    TextLever("mutualisation_coverage", "mutualisation.coverage", "Pooling coverage target (0-1)"),
+    TextLever("mutualisation_subsidy", "mutualisation.subsidy_eur_per_staff", "Pooling subsidy (EUR/staff/yr)"),
+    TextLever("recruitment_budget", "recruitment.budget_eur_per_staff", "Recruitment budget (EUR/staff/yr)"),
+    TextLever("mediation_budget", "mediation.budget_eur_per_staff", "Mediation budget (EUR/staff/yr)"),
+    TextLever("sponsorship_budget", "sponsorship.budget_eur_per_staff", "Sponsorship budget (EUR/staff/yr)"),
+    TextLever("referents_budget", "referents.budget_eur_per_staff", "Referents budget (EUR/staff/yr)"),
+)
+CHOICE_LEVERS = (
+    ("training_modality", "training.modality", "Training modality", ("elearning", "blended", "tutoring")),
+    ("training_targeting", "training.targeting", "Training targeting", ("universal", "furthest", "most_impacted")),
+    ("mutualisation_mode", "mutualisation.mode", "Pooling structure", ("none", "epci", "opsn")),
+)
+#: Page label of each configuration key the page sets (to name the field in error messages).
+FIELD_LABELS = {
+    "seed": "Seed",
+    "territory.n_communes": "Communes",
+    "simulation.years": "Years",
+    **{lever.key: lever.label for lever in TEXT_LEVERS},
+    **{key: label for _, key, label, _ in CHOICE_LEVERS},
+}
+
+
+class InputError(ValueError):
+    """A page input that cannot be turned into a configuration value."""
+
+
+def _parse_number(text, label: str) -> float | None:
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        value = float(str(text).strip().replace(",", ".").replace(" ", "").replace("\u202f", ""))
+    except ValueError:
+        raise InputError(f"{label}: {str(text)!r} is not a number (leave it blank to keep the scenario's value)") from None
+    if not math.isfinite(value):
+        raise InputError(f"{label}: {text!r} is not a finite number")
+    return value
+
+
+def _parse_seed(text) -> int:
+    s = str(text).strip()
+    if not re.fullmatch(r"[+-]?\d+", s):
+        raise InputError(f"Seed: {s!r} is not a whole number")
+    return int(s)
+
+
+def build_overrides(
+    *,
+    n_communes=1000,
+    scenario_name="business_as_usual",
+    years=10,
+    seed="0",
+    training_modality=AS_SCENARIO,
+    training_targeting=AS_SCENARIO,
+    mutualisation_mode=AS_SCENARIO,
+    **text_levers,
+) -> list[str]:
+    """Hydra overrides for the page's inputs (raises :class:`InputError` on unparsable input)."""
+    unknown = set(text_levers) - {lever.kwarg for lever in TEXT_LEVERS}
+    if unknown:
+        raise InputError(f"unknown inputs: {', '.join(sorted(unknown))}")
+    if scenario_name not in list_scenarios():
+        raise InputError(f"Scenario: {scenario_name!r} is not one of {', '.join(list_scenarios())}")
+    n = _parse_number(n_communes, "Communes")
+    y = _parse_number(years, "Years")
+    if n is None or n != int(n) or y is None or y != int(y):
+        raise InputError(f"Communes and Years must be whole numbers (got {n_communes!r}, {years!r})")
+    overrides = [
+        f"scenario={scenario_name}",
+        "territory.kind=synthetic",
+        f"territory.n_communes={int(n)}",
+        f"simulation.years={int(y)}",
+        "simulation.progress=false",
+        "simulation.figures=false",
+        f"seed={_parse_seed(seed)}",
+    ]
+    choices = {"training_modality": training_modality, "training_targeting": training_targeting, "mutualisation_mode": mutualisation_mode}
+    for kwarg, key, label, allowed in CHOICE_LEVERS:
+        value = choices[kwarg]
+        if value in (None, "", AS_SCENARIO):
+            continue
+        if value not in allowed:
+            raise InputError(f"{label}: {value!r} is not allowed; allowed values: {', '.join(allowed)}")
+        overrides.append(f"{key}={value}")
+    for lever in TEXT_LEVERS:
+        value = _parse_number(text_levers.get(lever.kwarg, ""), lever.label)
+        if value is not None:
+            overrides.append(f"{lever.key}={value!r}")
+    return overrides
+
+
+def _name_fields(message: str) -> str:
+    """Append the page label after each configuration key named in an error message."""
+    for key, label in FIELD_LABELS.items():
+        message = re.sub(rf"(?<![\w.]){re.escape(key)}(?=[=\s])", f"{key} [{label}]", message, count=1)
+    return message
+
+
+def make_config(**inputs):
+    """Validated :class:`~sim.config.Config` for the page's inputs (raises InputError/ConfigError)."""
+    overrides = build_overrides(**inputs)
+    with _HYDRA_LOCK:
+        try:
+            cfg = compose_config(overrides)
+        except Exception as exc:  # Hydra: wrong type, missing preset...
+            raise InputError(f"{type(exc).__name__}: {exc}") from exc
+    return to_config(cfg), overrides
+
+
+class DashboardModel(mesa.Model):
+    """The model SolaraViz drives: keyword inputs only; the simulation is ``self.sim``.
+
+    The preset is ``scenario_name``, not ``scenario``: Mesa reserves ``scenario`` (its
+    experimental Scenario object), and SolaraViz's Reset would pass one under that name.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_communes: int = 1000,
+        scenario_name: str = "business_as_usual",
+        years: int = 10,
+        seed: str = "0",
+        training_budget: str = "",
+        training_modality: str = AS_SCENARIO,
+        training_targeting: str = AS_SCENARIO,
+        mutualisation_mode: str = AS_SCENARIO,
+        mutualisation_coverage: str = "",
+        mutualisation_subsidy: str = "",
+        recruitment_budget: str = "",
+        mediation_budget: str = "",
+        sponsorship_budget: str = "",
+        referents_budget: str = "",
+        rng=None,
+    ):
+        super().__init__(rng=rng)
+        self.inputs = dict(
+            n_communes=n_communes, scenario_name=scenario_name, years=years, seed=seed,
+            training_budget=training_budget, training_modality=training_modality,
+            training_targeting=training_targeting, mutualisation_mode=mutualisation_mode,
+            mutualisation_coverage=mutualisation_coverage, mutualisation_subsidy=mutualisation_subsidy,
+            recruitment_budget=recruitment_budget, mediation_budget=mediation_budget,
+            sponsorship_budget=sponsorship_budget, referents_budget=referents_budget,
+        )  # fmt: skip
+        self.error: str | None = None
+        self.sim: TransitionModel | None = None
+        self.overrides: list[str] = []
+        self.completed = 0  # records of completed steps (the page reads only those)
+        self.cache: dict = {}  # figures and frames kept across renders, per model
+        self._by_metric: dict = {}
+        self._indexed = 0
+        self.step_index, self.year, self.communes, self.maturity = 0, float("nan"), np.zeros(0, int), np.zeros(0)
+        try:
+            config, self.overrides = make_config(**self.inputs)
+            self.sim = TransitionModel(config)
+        except (InputError, ConfigError) as exc:
+            self.error = _name_fields(str(exc))
+        # Mesa replaced ``self.step`` by its time-advancing wrapper; step only while the
+        # simulation runs, so that Mesa's ``time`` stays the simulation's step (the page's Play
+        # and Step buttons may call step() after a "Run to the end" or on a failed build).
+        # The lock: SolaraViz's play loop steps in a thread while "Run to the end" or Step may
+        # be pressed; steps must not overlap.
+        mesa_step = self.step
+        self._lock = threading.RLock()
+
+        def step_while_running() -> None:
+            with self._lock:
+                if self.running:
+                    mesa_step()
+
+        self.step = step_while_running
+        if self.sim is None:
+            self.running = False
+            return
+        c = self.sim.colls
+        self.communes = np.flatnonzero(c.kind == 0)
+        self._snapshot()
+
+    # ------------------------------------------------------------------ running
+    def step(self) -> None:
+        if self.sim is not None and self.sim.running:
+            self.sim.step()
+            self._snapshot()
+        self.running = self.sim is not None and self.sim.running
+
+    def run_to_end(self) -> None:
+        while self.running:
+            self.step()
+
+    def _snapshot(self) -> None:
+        """Copy what the page draws once a step is complete (the play loop steps in a thread)."""
+        self.maturity = self.sim.colls.maturity[self.communes].copy()
+        self.step_index = int(self.sim.step_index)
+        self.year = float(self.sim.year)
+        self.completed = len(self.sim.records)
+
+    @property
+    def n_steps(self) -> int:
+        return self.sim.n_steps if self.sim is not None else 0
+
+    # ------------------------------------------------------------------ reading the records
+    def _index(self) -> dict:
+        """Records of the completed steps, grouped by (stratum_kind, metric) then stratum; kept
+        across calls and extended with the new records only (a pandas pivot per chart per step
+        would cost more than the step)."""
+        records = self.sim.records if self.sim is not None else []
+        for step, year, kind, stratum, metric, value in records[self._indexed : self.completed]:
+            years, values = self._by_metric.setdefault((kind, metric), {}).setdefault(stratum, ([], []))
+            years.append(year)
+            values.append(value)
+        self._indexed = max(self._indexed, self.completed)
+        return self._by_metric
+
+    def series(self, metric: str, stratum_kind: str = "all") -> dict[str, pd.Series]:
+        """One metric over time: {stratum: Series indexed by year} (stratum "all" for totals)."""
+        groups = self._index().get((stratum_kind, metric), {})
+        return {stratum: pd.Series(values, index=years, name=stratum, dtype=float) for stratum, (years, values) in groups.items()}
+
+    def latest(self, metric: str, stratum_kind: str = "all", stratum: str = "all") -> float:
+        """Last recorded value (NaN before any record)."""
+        s = self.series(metric, stratum_kind).get(stratum)
+        return float(s.iloc[-1]) if s is not None and len(s) else float("nan")
+
+    def first(self, metric: str, stratum_kind: str = "all", stratum: str = "all") -> float:
+        s = self.series(metric, stratum_kind).get(stratum)
+        return float(s.iloc[0]) if s is not None and len(s) else float("nan")
+
+    def spend_cumulative(self, categories=LEVER_SPEND) -> pd.DataFrame:
+        """Cumulative euros spent per category (columns: policy levers by default) by year."""
+        cols = {c: self.series(f"spend_{c}_eur").get("all") for c in categories}
+        cols = {c: s for c, s in cols.items() if s is not None}
+        if not cols:
+            return pd.DataFrame(columns=list(categories), dtype=float)
+        return pd.DataFrame(cols).reindex(columns=list(categories), fill_value=0.0).cumsum()
+
+
+def model_params() -> dict:
+    """SolaraViz ``model_params``: one input per keyword of :class:`DashboardModel`.
+
+    Selects rather than sliders for the territory size and the horizon: Mesa's sliders do not
+    show their value. Budgets are free text (blank keeps the scenario's value), so they can be
+    invalid: the model then shows the message instead of running.
+    """
+    select = lambda label, value, values: {"type": "Select", "value": value, "values": list(values), "label": label}
+    params = {
+        "scenario_name": select("Scenario", "business_as_usual", list_scenarios()),
+        "n_communes": select("Communes (territory size)", 1000, TERRITORY_SIZES),
+        "years": select("Years simulated", 10, HORIZONS),
+        "seed": {"type": "InputText", "value": "0", "label": "Seed (whole number >= 0)"},
+    }
+    for kwarg, _, label, values in CHOICE_LEVERS:
+        params[kwarg] = select(label, AS_SCENARIO, [AS_SCENARIO, *values])
+    for lever in TEXT_LEVERS:
+        params[lever.kwarg] = {"type": "InputText", "value": "", "label": lever.label}
+    return params
+
+
+__all__ = [
+    "AS_SCENARIO",
+    "LEVER_SPEND",
+    "DashboardModel",
+    "InputError",
+    "build_overrides",
+    "list_scenarios",
+    "make_config",
+    "model_params",
+]
