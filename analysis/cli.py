@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m analysis compare multirun/2026-11-23/17-45-00 --baseline baseline -o results/\n"
             "  python -m analysis plot multirun/2026-11-23/17-45-00 -o figures/\n"
             "  python -m analysis report multirun/2026-11-23/17-45-00 -o report.html\n"
-            "  python -m analysis sensitivity morris --param training.budget_eur_per_agent=0:500 \\\n"
+            "  python -m analysis sensitivity morris --param training.budget_eur_per_staff=0:500 \\\n"
             "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n\n"
             "Run 'python -m analysis COMMAND --help' for the options of a command."
         ),
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  python -m analysis compare multirun/ --baseline baseline\n"
             "  python -m analysis compare sweep.parquet --baseline baseline --bootstrap -o results/\n"
-            "  python -m analysis compare multirun/ --by training.budget_eur_per_agent --baseline 0\n"
+            "  python -m analysis compare multirun/ --by training.budget_eur_per_staff --baseline 0\n"
         ),
     )
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m analysis plot multirun/ -o figures/\n"
             "  python -m analysis plot multirun/ -o figures/ --kind ecdf --metrics maturity_mean\n"
             "  python -m analysis plot multirun/ -o figures/ \\\n"
-            "      --heatmap training.budget_eur_per_agent mediation.coverage maturity_gini\n"
+            "      --heatmap training.budget_eur_per_staff mutualisation.coverage maturity_gini\n"
         ),
     )
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
@@ -210,15 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "problem file (YAML), an alternative to --param/--seeds/--override/--metrics:\n"
             "  parameters:\n"
-            "    training.budget_eur_per_agent: [0, 500]\n"
+            "    training.budget_eur_per_staff: [0, 500]\n"
             "    territory.n_communes: {low: 40, high: 120, type: int}\n"
             "  seeds: 3\n"
             "  overrides: [simulation.years=2]\n"
             "  metrics: [maturity_mean, maturity_gini, cum_spend_total_eur]\n\n"
             "examples:\n"
             "  python -m analysis sensitivity morris --problem sa.yaml --trajectories 20 --jobs 2 -o sa_morris/\n"
-            "  python -m analysis sensitivity sobol --param training.budget_eur_per_agent=0:500 \\\n"
-            "      --param mediation.coverage=0:1 --override simulation.years=3 -n 128 --seeds 2 -o sa_sobol/\n"
+            "  python -m analysis sensitivity sobol --param training.budget_eur_per_staff=0:500 \\\n"
+            "      --param mutualisation.coverage=0:1 --override simulation.years=3 -n 128 --seeds 2 -o sa_sobol/\n"
             "  python -m analysis sensitivity sobol --model analysis.sensitivity:Ishigami --metrics y \\\n"
             "      --param x1=-3.1416:3.1416 --param x2=-3.1416:3.1416 --param x3=-3.1416:3.1416 -n 256\n"
         ),

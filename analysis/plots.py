@@ -79,14 +79,14 @@ def label(metric: str) -> str:
         return f"{m.group(1).replace('_', ' ').capitalize()} spending (euros per step)"
     if metric.startswith("profile_share_"):
         return f"Collectivités with profile {metric[len('profile_share_'):]} ({SHARE})"
-    if "." in metric:  # a Hydra key such as training.budget_eur_per_agent
+    if "." in metric:  # a Hydra key such as training.budget_eur_per_staff
         section, _, rest = metric.rpartition(".")
         return f"{section.replace('.', ' ').replace('_', ' ').capitalize()}: {_words(rest)}"
     return _words(metric).capitalize()
 
 
 def _words(name: str) -> str:
-    """``budget_eur_per_agent`` -> ``budget (euros per agent)``; ``x_share`` -> ``x (share, 0 to 1)``."""
+    """``budget_eur_per_staff`` -> ``budget (euros per staff)``; ``x_share`` -> ``x (share, 0 to 1)``."""
     m = re.match(r"^(.*?)_eur(?:_per_(\w+))?$", name)
     if m:
         unit = "euros" + (f" per {m.group(2).replace('_', ' ')}" if m.group(2) else "")

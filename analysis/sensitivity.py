@@ -1,6 +1,6 @@
 """Global sensitivity analysis with SALib: Morris screening and Sobol indices.
 
-Parameters are named by their Hydra override keys (``training.budget_eur_per_agent``)
+Parameters are named by their Hydra override keys (``training.budget_eur_per_staff``)
 and given bounds; each sample point is evaluated for ``k`` seeds (the override
 ``seed=<s>`` is added) and the outputs are averaged over the seeds before SALib
 analyses them.
@@ -17,7 +17,7 @@ an instance of a module-level class, such as the analytic :class:`Ishigami` and
 Problem files (YAML)::
 
     parameters:
-      training.budget_eur_per_agent: [0, 500]          # float in [0, 500]
+      training.budget_eur_per_staff: [0, 500]          # float in [0, 500]
       territory.n_communes: {low: 40, high: 120, type: int}
     seeds: 3                                            # or a list: [0, 7, 9]
     overrides: [simulation.years=2]                     # fixed for every evaluation

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.selection import group_mean
-from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, POP_BANDS, PROFILES, maturity_profile
+from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, LEVER_SPEND, POP_BANDS, PROFILES, maturity_profile
 
 
 def gini(x: np.ndarray) -> float:
@@ -107,8 +107,7 @@ def collect(model) -> None:
         put("all", "all", f"spend_{name}_eur", value)
         total += value
     put("all", "all", "spend_total_eur", total)
-    own = model.spend["investment"] + model.spend["own_training"] + model.spend["pool_contributions"]
-    put("all", "all", "spend_levers_eur", total - own)
+    put("all", "all", "spend_levers_eur", sum(model.spend[k] for k in LEVER_SPEND))
 
     # Staff counts per collectivité by (illectronic, proficient), in one pass over the staff;
     # the strata then add them up (integer counts: the same shares as averaging staff rows).

@@ -18,13 +18,13 @@ from sim.agents import Collectivite, Staff, create_agents, remove_agents
 from sim.config import Config, to_config
 from sim.processes import STEP_ORDER
 from sim.selection import group_mean
-from sim.state import StaffTable
+from sim.state import SPEND_CATEGORIES, StaffTable
 from sim.territory import build_territory
 from sim.territory.staffing import populate
 
 #: Spending categories: the collectivités' own money (investment, own training, contributions
 #: paid into their pools) and the policy levers' money (the others).
-SPEND_CATEGORIES = ("investment", "own_training", "pool_contributions", "training", "recruitment", "mutualisation", "mediation", "sponsorship", "referents")
+
 
 
 #: Processes that leave every staff column unchanged (they read the staff at most). After the

@@ -16,6 +16,10 @@ CATEGORIES = ("A", "B", "C")
 JOB_FAMILIES = ("reception", "instruction", "technical", "management", "digital", "other")
 RECEPTION, INSTRUCTION, TECHNICAL, MANAGEMENT, DIGITAL, OTHER = range(6)
 PROFILES = ("Observateur", "Explorateur", "Entrepreneur", "Éclaireur", "Systémique")
+#: Spending categories: the collectivités' own money, then the policy levers' (State) money.
+OWN_SPEND = ("investment", "own_training", "pool_contributions")
+LEVER_SPEND = ("training", "recruitment", "mutualisation", "mediation", "sponsorship", "referents")
+SPEND_CATEGORIES = OWN_SPEND + LEVER_SPEND
 POP_BANDS = ("<500", "500-2k", "2k-10k", "10k-50k", "50k+")
 POP_BAND_EDGES = np.array([500.0, 2000.0, 10000.0, 50000.0])
 

@@ -25,14 +25,14 @@ import pandas as pd
 
 from sim.api import CONF_DIR, compose_config
 from sim.config import ConfigError, to_config
-from sim.model import SPEND_CATEGORIES, TransitionModel
+from sim.model import TransitionModel
+from sim.state import LEVER_SPEND
 
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
 
 #: Choice in the select boxes that keeps whatever the scenario preset says.
 AS_SCENARIO = "as in scenario"
 #: Levers whose spending the page shows (investment and own training are the collectivités' own).
-LEVER_SPEND = tuple(c for c in SPEND_CATEGORIES if c not in ("investment", "own_training"))
 #: Territory sizes and horizons offered by the page (any value in the config's range is accepted).
 TERRITORY_SIZES = (100, 250, 500, 1000, 2000, 5000)
 HORIZONS = (2, 5, 10, 15, 20)
