@@ -207,6 +207,14 @@ def _point_xy(hexstr) -> tuple[float, float]:
 # --------------------------------------------------------------------------
 
 
+def _add_member_totals(groups: pd.DataFrame, members: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``groups`` (indexed by code) with the population and the population-weighted centroid of
+    their member communes (``members`` grouped by ``key``)."""
+    groups["population"] = members.groupby(key)["population"].sum()
+    groups["population"] = groups["population"].fillna(0).astype("int64")
+    return groups.join(_weighted_xy(members, key))
+
+
 def _weighted_xy(df: pd.DataFrame, key: str) -> pd.DataFrame:
     """Population-weighted mean of x, y per ``key`` (NaN coordinates skipped)."""
     ok = df["x"].notna() & df["y"].notna()
@@ -319,11 +327,9 @@ def _parse(data_dir: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     # ---- EPCI à fiscalité propre --------------------------------------
     members = communes[communes["epci"] != ""]
     e = pd.DataFrame({"code": epci["code"], "name": epci["nom"]}).set_index("code")
-    e["population"] = members.groupby("epci")["population"].sum()
-    e["population"] = e["population"].fillna(0).astype("int64")
+    e = _add_member_totals(e, members, "epci")
     e["departement"] = _majority(members, "epci", "departement")
     e["region"] = _majority(members, "epci", "region")
-    e = e.join(_weighted_xy(members, "epci"))
     e = e.reset_index()
     e["epci"] = e["code"]
     e["kind"] = "epci"
@@ -336,18 +342,14 @@ def _parse(data_dir: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             "region": deps["region_id"].map(reg_code),
         }
     ).set_index("code")
-    dp["population"] = communes.groupby("departement")["population"].sum()
-    dp["population"] = dp["population"].fillna(0).astype("int64")
-    dp = dp.join(_weighted_xy(communes, "departement")).reset_index()
+    dp = _add_member_totals(dp, communes, "departement").reset_index()
     dp["departement"] = dp["code"]
     dp["epci"] = ""
     dp["kind"] = "departement"
 
     # ---- régions ---------------------------------------------------------
     rg = pd.DataFrame({"code": regs["code"], "name": regs["nom"]}).set_index("code")
-    rg["population"] = communes.groupby("region")["population"].sum()
-    rg["population"] = rg["population"].fillna(0).astype("int64")
-    rg = rg.join(_weighted_xy(communes, "region")).reset_index()
+    rg = _add_member_totals(rg, communes, "region").reset_index()
     rg["region"] = rg["code"]
     rg["departement"] = ""
     rg["epci"] = ""
