@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 ASSUMPTION = "assumption"
 #: Source of settings that are not about the modelled world (seed, outputs, progress bar).
@@ -873,9 +873,6 @@ def iter_params(cls: type = Config, prefix: str = ""):
     """Yield (path, field, default) for every leaf parameter, for the parameter table."""
     for f in dataclasses.fields(cls):
         path = f"{prefix}{f.name}"
-        if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.type if isinstance(f.type, type) else None):
-            yield from iter_params(f.type, path + ".")
-            continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         if dataclasses.is_dataclass(default):
             yield from iter_params(type(default), path + ".")
@@ -884,7 +881,6 @@ def iter_params(cls: type = Config, prefix: str = ""):
 
 
 __all__ = [
-    "MISSING",
     "Config",
     "ConfigError",
     "GROUPS",
