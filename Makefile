@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= france,test,dashboard,slurm
 
-.PHONY: run test venv clean bench validate params dashboard
+.PHONY: run test lint format venv clean bench validate params dashboard
 ASSETS := $(VENV)/.solara-assets
 
 $(STAMP): pyproject.toml
@@ -26,9 +26,18 @@ $(ASSETS): $(STAMP)
 run: $(STAMP)
 	$(PY) -m sim $(ARGS)
 
-## The test suite (what CI runs).
-test: $(STAMP) $(ASSETS)
+## The test suite (what CI runs): lint and format check, then pytest.
+test: $(STAMP) $(ASSETS) lint
 	$(PY) -m pytest -n 2 -q $(ARGS)
+
+## ruff: lint and format check (`make format` rewrites the files).
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 ## Benchmark by territory size and vectorised/per-agent ratio (docs/PERFORMANCE.md); ARGS="--repeats 1" for a quick one.
 bench: $(STAMP)

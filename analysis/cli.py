@@ -34,16 +34,28 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
 def _add_common(p: argparse.ArgumentParser, *, verify: bool = True) -> None:
     if verify:
         p.add_argument("--verify", choices=VERIFY_MODES, default="auto", help=VERIFY_HELP)
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show progress bars on stderr (default: only on a terminal)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress bars on stderr (default: only on a terminal)",
+    )
 
 
 def _add_grouping(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", nargs="+", metavar="COLUMN",
-                   help="columns whose values define the groups compared (default: the swept columns that "
-                        "vary, e.g. scenario); seeds are the replicates within a group")
-    p.add_argument("--metrics", nargs="+", metavar="METRIC",
-                   help="metrics to use (default: adoption, fracture and cost metrics present)")
+    p.add_argument(
+        "--by",
+        nargs="+",
+        metavar="COLUMN",
+        help="columns whose values define the groups compared (default: the swept columns that "
+        "vary, e.g. scenario); seeds are the replicates within a group",
+    )
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        metavar="METRIC",
+        help="metrics to use (default: adoption, fracture and cost metrics present)",
+    )
     p.add_argument("--level", type=float, default=0.95, help="confidence level of the intervals")
 
 
@@ -51,16 +63,23 @@ def _add_comparison(p: argparse.ArgumentParser, baseline_help: str) -> None:
     p.add_argument("--baseline", help=baseline_help)
     _add_grouping(p)
     p.add_argument("--bootstrap", action="store_true", help="percentile bootstrap intervals instead of t")
-    p.add_argument("--cost-metric", default="cum_spend_total_eur",
-                   help="the cost to rank on and to divide by the fracture reduced: cum_ + a spend metric, e.g. "
-                        "cum_spend_levers_eur for the policy levers only")
+    p.add_argument(
+        "--cost-metric",
+        default="cum_spend_total_eur",
+        help="the cost to rank on and to divide by the fracture reduced: cum_ + a spend metric, e.g. "
+        "cum_spend_levers_eur for the policy levers only",
+    )
 
 
 def _add_figure_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=("violin", "box", "ecdf"), default="violin", help="distribution plot type")
-    p.add_argument("--heatmap", nargs=3, metavar=("X", "Y", "METRIC"),
-                   help="heatmap of the end-of-run mean of METRIC over two swept columns (default: found "
-                        "automatically for a sweep over two numeric parameters)")
+    p.add_argument(
+        "--heatmap",
+        nargs=3,
+        metavar=("X", "Y", "METRIC"),
+        help="heatmap of the end-of-run mean of METRIC over two swept columns (default: found "
+        "automatically for a sweep over two numeric parameters)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # load ----------------------------------------------------------------------------------
     p = sub.add_parser(
-        "load", formatter_class=_Formatter,
+        "load",
+        formatter_class=_Formatter,
         help="load a sweep into one tidy table (Parquet or CSV) and print the load report",
         description=(
             "Load the timeseries.parquet of every complete run under FOLDER into one tidy table:\n"
@@ -104,22 +124,35 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("folder", type=Path, help=FOLDER_HELP)
-    p.add_argument("-o", "--output", type=Path,
-                   help="write the tidy table here: .parquet or .csv (without it, only the report is printed)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write the tidy table here: .parquet or .csv (without it, only the report is printed)",
+    )
     p.add_argument("--metrics", nargs="+", metavar="METRIC", help="keep only these metrics")
     p.add_argument("--steps", nargs="+", type=int, metavar="STEP", help="keep only these steps (0 = initial state)")
     p.add_argument("--last-step-only", action="store_true", help="keep only each run's last step")
-    p.add_argument("--stratum-kinds", nargs="+", metavar="KIND",
-                   help="keep only these stratum kinds (all, kind, pop_band, rurality, category, job_family)")
-    p.add_argument("--collectivites", type=Path, metavar="FILE",
-                   help="also write the end-of-run collectivité tables, with run columns, to FILE (.parquet/.csv)")
+    p.add_argument(
+        "--stratum-kinds",
+        nargs="+",
+        metavar="KIND",
+        help="keep only these stratum kinds (all, kind, pop_band, rurality, category, job_family)",
+    )
+    p.add_argument(
+        "--collectivites",
+        type=Path,
+        metavar="FILE",
+        help="also write the end-of-run collectivité tables, with run columns, to FILE (.parquet/.csv)",
+    )
     p.add_argument("--skipped-csv", type=Path, metavar="FILE", help="write the list of runs and reasons to FILE")
     p.add_argument("--strict", action="store_true", help=f"exit with status {EXIT_SKIPPED} if any run was skipped")
     _add_common(p)
 
     # compare -------------------------------------------------------------------------------
     p = sub.add_parser(
-        "compare", formatter_class=_Formatter,
+        "compare",
+        formatter_class=_Formatter,
         help="means and intervals over seeds, differences against a baseline, rankings, cost per point",
         description=(
             "Compare groups of runs (scenarios by default) on their end-of-run outcomes:\n"
@@ -140,13 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
     _add_comparison(p, "value of the grouping column to compare against (e.g. business_as_usual)")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
-    p.add_argument("-o", "--output-dir", type=Path,
-                   help="write outcomes.csv, summary.csv, differences.csv, ranking.csv, cost_effectiveness.csv")
+    p.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        help="write outcomes.csv, summary.csv, differences.csv, ranking.csv, cost_effectiveness.csv",
+    )
     _add_common(p)
 
     # plot ----------------------------------------------------------------------------------
     p = sub.add_parser(
-        "plot", formatter_class=_Formatter,
+        "plot",
+        formatter_class=_Formatter,
         help="draw the standard figures of a sweep (PNG and SVG)",
         description=(
             "Draw, for each metric, its time series (mean over seeds with a 95 % band per group) and the\n"
@@ -170,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # report --------------------------------------------------------------------------------
     p = sub.add_parser(
-        "report", formatter_class=_Formatter,
+        "report",
+        formatter_class=_Formatter,
         help="write a self-contained HTML report of a sweep",
         description=(
             "Write one HTML file, openable in any browser without Python or network: the runs loaded\n"
@@ -194,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # sensitivity ---------------------------------------------------------------------------
     p = sub.add_parser(
-        "sensitivity", formatter_class=_Formatter,
+        "sensitivity",
+        formatter_class=_Formatter,
         help="global sensitivity analysis of the simulator (Morris screening or Sobol indices)",
         description=(
             "Sample parameters (Hydra override keys) within bounds, run the simulator at each point for\n"
@@ -224,19 +264,39 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("method", choices=("morris", "sobol"), help="morris screening or sobol indices")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=LOW:HIGH[:int]",
-                   help="a parameter to vary (repeatable); ':int' rounds its values")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH[:int]",
+        help="a parameter to vary (repeatable); ':int' rounds its values",
+    )
     p.add_argument("--problem", type=Path, metavar="FILE", help="YAML problem file (see below)")
-    p.add_argument("--seeds", default=None,
-                   help="seeds per point: a count K (seeds 0..K-1) or a list '4,9,12' (default: file's or 3)")
-    p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
-                   help="a fixed Hydra override for every run (repeatable), e.g. simulation.years=2")
-    p.add_argument("--metrics", nargs="+", metavar="METRIC",
-                   help="outputs to analyse (default: file's, or maturity_mean maturity_gini "
-                        "inhabitants_excluded_share cum_spend_total_eur)")
-    p.add_argument("--model", default="sim",
-                   help="'sim' (the simulator through sim.api) or module:callable taking a list of override "
-                        "strings and returning {metric: value}")
+    p.add_argument(
+        "--seeds",
+        default=None,
+        help="seeds per point: a count K (seeds 0..K-1) or a list '4,9,12' (default: file's or 3)",
+    )
+    p.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fixed Hydra override for every run (repeatable), e.g. simulation.years=2",
+    )
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        metavar="METRIC",
+        help="outputs to analyse (default: file's, or maturity_mean maturity_gini "
+        "inhabitants_excluded_share cum_spend_total_eur)",
+    )
+    p.add_argument(
+        "--model",
+        default="sim",
+        help="'sim' (the simulator through sim.api) or module:callable taking a list of override "
+        "strings and returning {metric: value}",
+    )
     p.add_argument("--trajectories", type=int, default=10, help="morris: number of trajectories")
     p.add_argument("--levels", type=int, default=4, help="morris: grid levels")
     p.add_argument("-n", "--n-base", type=int, default=64, help="sobol: base sample size (a power of 2)")
@@ -297,8 +357,16 @@ def _baseline_value(raw: str | None, outcomes: pd.DataFrame, by: list[str]) -> A
 
 def _show(title: str, df: pd.DataFrame) -> None:
     print(f"\n== {title} ==")
-    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500,
-                           "display.float_format", "{:.6g}".format):
+    with pd.option_context(
+        "display.width",
+        200,
+        "display.max_columns",
+        50,
+        "display.max_rows",
+        500,
+        "display.float_format",
+        "{:.6g}".format,
+    ):
         print(df.to_string(index=False) if not df.empty else "(empty)")
 
 
@@ -308,8 +376,15 @@ def _show(title: str, df: pd.DataFrame) -> None:
 def cmd_load(args: argparse.Namespace) -> int:
     from analysis.load import load, load_collectivites
 
-    df, rep = load(args.folder, metrics=args.metrics, steps=args.steps, last_step_only=args.last_step_only,
-                   stratum_kinds=args.stratum_kinds, verify=args.verify, progress=args.progress)
+    df, rep = load(
+        args.folder,
+        metrics=args.metrics,
+        steps=args.steps,
+        last_step_only=args.last_step_only,
+        stratum_kinds=args.stratum_kinds,
+        verify=args.verify,
+        progress=args.progress,
+    )
     _print_report(rep)
     if args.output:
         _write_table(df, args.output)
@@ -347,15 +422,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _show(f"Mean over seeds with {args.level:.0%} interval ({method})", tables["summary"])
     baseline = _baseline_value(args.baseline, outcomes, by)
     if baseline is not None:
-        tables["differences"] = compare_to_baseline(outcomes, baseline, by, args.metrics, level=args.level,
-                                                    method=method, n_boot=args.n_boot)
+        tables["differences"] = compare_to_baseline(
+            outcomes, baseline, by, args.metrics, level=args.level, method=method, n_boot=args.n_boot
+        )
         _show(f"Differences against {baseline}", tables["differences"])
     tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
     _show("Ranking (1 = best)", tables["ranking"])
     if baseline is not None:
         try:
-            tables["cost_effectiveness"] = cost_effectiveness(outcomes, baseline, by, level=args.level,
-                                                              cost=args.cost_metric)
+            tables["cost_effectiveness"] = cost_effectiveness(
+                outcomes, baseline, by, level=args.level, cost=args.cost_metric
+            )
             _show("Cost per point of fracture reduced", tables["cost_effectiveness"])
         except KeyError as exc:
             print(f"\nNo cost per point: {exc.args[0]}")
@@ -376,12 +453,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
         return EXIT_NO_RUN
     coll = None
     if rep is not None and rep.complete:
-        coll, _ = load_collectivites(args.input, report=rep, columns=["maturity", "kind", "pop_band"],
-                                     progress=args.progress)
+        coll, _ = load_collectivites(
+            args.input, report=rep, columns=["maturity", "kind", "pop_band"], progress=args.progress
+        )
     written = []
-    for stem, _caption, fig in standard_figures(df, coll, by=args.by, metrics=args.metrics,
-                                                heatmap=tuple(args.heatmap) if args.heatmap else None,
-                                                kind=args.kind, level=args.level):
+    for stem, _caption, fig in standard_figures(
+        df,
+        coll,
+        by=args.by,
+        metrics=args.metrics,
+        heatmap=tuple(args.heatmap) if args.heatmap else None,
+        kind=args.kind,
+        level=args.level,
+    ):
         written += save(fig, args.output_dir / stem)
     print(f"Wrote {len(written)} files ({len(written) // 2} figures, PNG and SVG) to {args.output_dir}")
     return EXIT_OK
@@ -390,11 +474,21 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import collect, render
 
-    data = collect(args.folder, baseline=args.baseline, by=args.by, metrics=args.metrics, level=args.level,
-                   method="bootstrap" if args.bootstrap else "t", verify=args.verify,
-                   heatmap=tuple(args.heatmap) if args.heatmap else None, title=args.title,
-                   figures=not args.no_figures, kind=args.kind, cost_metric=args.cost_metric,
-                   progress=args.progress)
+    data = collect(
+        args.folder,
+        baseline=args.baseline,
+        by=args.by,
+        metrics=args.metrics,
+        level=args.level,
+        method="bootstrap" if args.bootstrap else "t",
+        verify=args.verify,
+        heatmap=tuple(args.heatmap) if args.heatmap else None,
+        title=args.title,
+        figures=not args.no_figures,
+        kind=args.kind,
+        cost_metric=args.cost_metric,
+        progress=args.progress,
+    )
     _print_report(data.load_report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(data), encoding="utf-8")
@@ -407,14 +501,30 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     problem = sa.make_problem(args.param, args.problem, args.seeds, args.override, args.metrics)
     model = sa.resolve_model(args.model, problem.metrics)
-    print(f"{args.method}: {len(problem.parameters)} parameters ({', '.join(problem.names)}), "
-          f"{len(problem.seeds)} seeds per point, outputs: {', '.join(problem.metrics)}")
+    print(
+        f"{args.method}: {len(problem.parameters)} parameters ({', '.join(problem.names)}), "
+        f"{len(problem.seeds)} seeds per point, outputs: {', '.join(problem.metrics)}"
+    )
     if args.method == "morris":
-        result = sa.morris(problem, model=model, trajectories=args.trajectories, num_levels=args.levels,
-                           jobs=args.jobs, seed=args.sample_seed, progress=args.progress)
+        result = sa.morris(
+            problem,
+            model=model,
+            trajectories=args.trajectories,
+            num_levels=args.levels,
+            jobs=args.jobs,
+            seed=args.sample_seed,
+            progress=args.progress,
+        )
     else:
-        result = sa.sobol(problem, model=model, n=args.n_base, second_order=args.second_order, jobs=args.jobs,
-                          seed=args.sample_seed, progress=args.progress)
+        result = sa.sobol(
+            problem,
+            model=model,
+            n=args.n_base,
+            second_order=args.second_order,
+            jobs=args.jobs,
+            seed=args.sample_seed,
+            progress=args.progress,
+        )
     _show(f"{args.method} indices ({result.settings['n_evaluations']} model runs)", result.indices)
     paths = result.save(args.output_dir)
     print(f"\nWrote {', '.join(p.name for p in paths)} to {args.output_dir}")

@@ -38,6 +38,7 @@ def _t() -> Any:
 
     return t
 
+
 ADOPTION_METRICS: tuple[str, ...] = ("maturity_mean", "staff_proficient_share", "eservice_use_share")
 FRACTURE_METRICS: tuple[str, ...] = (
     "maturity_gini",
@@ -173,7 +174,7 @@ def run_outcomes(
     design = design_columns(df)
     sub = df[(df["stratum_kind"] == stratum_kind) & (df["stratum"] == stratum)]
     if metrics is not None:
-        wanted = set(metrics) | {m[len(CUMULATIVE_PREFIX):] for m in metrics if m.startswith(CUMULATIVE_PREFIX)}
+        wanted = set(metrics) | {m[len(CUMULATIVE_PREFIX) :] for m in metrics if m.startswith(CUMULATIVE_PREFIX)}
         sub = sub[sub["metric"].isin(list(wanted))]
     sub = sub[["run_id", "step", "metric", "value"]].copy()
     for col in ("run_id", "metric"):
@@ -372,19 +373,44 @@ def compare_to_baseline(
                 xs = grp[m].dropna().to_numpy(float)
                 xb = base[m].dropna().to_numpy(float)
                 if len(xs) == 0 or len(xb) == 0:
-                    rows.append((*key, m, _fmt_key(base_key), len(xs), len(xb), False, "none",
-                                 *(np.nan,) * 6))
+                    rows.append((*key, m, _fmt_key(base_key), len(xs), len(xb), False, "none", *(np.nan,) * 6))
                     continue
                 diff, lo, hi, p = _welch(xs, xb, level)
                 test = "Welch t" if method == "t" else "bootstrap"
             if method == "bootstrap" and len(xs) > 1 and len(xb) > 1:
                 lo, hi = _boot_diff(xs, xb, paired, level, n_boot, rng)
             rows.append(
-                (*key, m, _fmt_key(base_key), len(xs), len(xb), paired, test,
-                 float(np.mean(xb)), float(np.mean(xs)), diff, lo, hi, p)
+                (
+                    *key,
+                    m,
+                    _fmt_key(base_key),
+                    len(xs),
+                    len(xb),
+                    paired,
+                    test,
+                    float(np.mean(xb)),
+                    float(np.mean(xs)),
+                    diff,
+                    lo,
+                    hi,
+                    p,
+                )
             )
-    cols = [*by_cols, "metric", "baseline", "n", "n_baseline", "paired", "test",
-            "mean_baseline", "mean", "diff", "ci_low", "ci_high", "p_value"]
+    cols = [
+        *by_cols,
+        "metric",
+        "baseline",
+        "n",
+        "n_baseline",
+        "paired",
+        "test",
+        "mean_baseline",
+        "mean",
+        "diff",
+        "ci_low",
+        "ci_high",
+        "p_value",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -493,11 +519,30 @@ def cost_effectiveness(
         for m in frac:
             r = d.loc[(*key, m)]
             red = 0.0 - r["diff"] * points_per_unit + 0.0
-            rows.append((*key, m, r["mean_baseline"], r["mean"], red,
-                         0.0 - r["ci_high"] * points_per_unit, 0.0 - r["ci_low"] * points_per_unit,
-                         extra, extra / red if red > 0 else np.nan))
-    cols = [*by_cols, "metric", "mean_baseline", "mean", "reduction_pp", "reduction_ci_low",
-            "reduction_ci_high", "extra_cost_eur", "eur_per_pp"]
+            rows.append(
+                (
+                    *key,
+                    m,
+                    r["mean_baseline"],
+                    r["mean"],
+                    red,
+                    0.0 - r["ci_high"] * points_per_unit,
+                    0.0 - r["ci_low"] * points_per_unit,
+                    extra,
+                    extra / red if red > 0 else np.nan,
+                )
+            )
+    cols = [
+        *by_cols,
+        "metric",
+        "mean_baseline",
+        "mean",
+        "reduction_pp",
+        "reduction_ci_low",
+        "reduction_ci_high",
+        "extra_cost_eur",
+        "eur_per_pp",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 

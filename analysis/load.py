@@ -155,8 +155,7 @@ class LoadReport:
     def summary(self, max_listed: int | None = None) -> str:
         """Plain-text account: counts, swept parameters, and every skipped run with its reason."""
         lines = [
-            f"Loaded {len(self.complete)} of {self.n_found} runs found under {self.root} "
-            f"(file check: {self.verify})."
+            f"Loaded {len(self.complete)} of {self.n_found} runs found under {self.root} (file check: {self.verify})."
         ]
         if self.param_columns:
             lines.append("Swept parameters: " + ", ".join(self.param_columns) + ".")
@@ -288,9 +287,7 @@ def _inside(rel: str) -> bool:
     return not os.path.isabs(norm) and norm != ".." and not norm.startswith(".." + os.sep)
 
 
-def check_run(
-    path: Path, root: Path, verify: str = "sha256", required: Sequence[str] = (TIMESERIES,)
-) -> RunInfo:
+def check_run(path: Path, root: Path, verify: str = "sha256", required: Sequence[str] = (TIMESERIES,)) -> RunInfo:
     """Validate one run folder against the output contract; never raises for bad data."""
     run_id = _run_id(path, root)
     mpath = path / MANIFEST
@@ -561,6 +558,7 @@ def _read(q: _Query) -> tuple[list[pa.RecordBatch], list[np.ndarray], dict[int, 
         log.info("one-dataset scan failed (%s); reading file by file", _short(exc))
         return _scan_files(q)
 
+
 def _last_steps(
     runs: Sequence[RunInfo], paths: list[str], progress: bool | None
 ) -> tuple[dict[int, int], dict[int, tuple[str, str]]]:
@@ -693,8 +691,9 @@ def _load_end_table(
         for i, r in enumerate(rep.runs):
             files = (r.manifest or {}).get("files") or {}
             if r.ok and name not in files:
-                rep.runs[i] = RunInfo(r.run_id, r.path, "malformed", f"{name} is not listed in the manifest",
-                                      r.manifest, r.params)
+                rep.runs[i] = RunInfo(
+                    r.run_id, r.path, "malformed", f"{name} is not listed in the manifest", r.manifest, r.params
+                )
     tables: list[pa.Table] = []
     codes: list[np.ndarray] = []
     bad: dict[int, tuple[str, str]] = {}

@@ -17,13 +17,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
 
-from analysis.compare import (  # noqa: E402
+from analysis.compare import (
     ADOPTION_METRICS,
     COST_METRIC,
     CUMULATIVE_PREFIX,
@@ -73,12 +73,12 @@ def label(metric: str) -> str:
     """Plain-word axis label with unit for a metric or column name."""
     if metric in METRIC_LABELS:
         return METRIC_LABELS[metric]
-    if metric.startswith(CUMULATIVE_PREFIX) and (m := _SPEND.match(metric[len(CUMULATIVE_PREFIX):])):
+    if metric.startswith(CUMULATIVE_PREFIX) and (m := _SPEND.match(metric[len(CUMULATIVE_PREFIX) :])):
         return f"Cumulative {m.group(1).replace('_', ' ')} spending (euros)"
     if m := _SPEND.match(metric):
         return f"{m.group(1).replace('_', ' ').capitalize()} spending (euros per step)"
     if metric.startswith("profile_share_"):
-        return f"Collectivités with profile {metric[len('profile_share_'):]} ({SHARE})"
+        return f"Collectivités with profile {metric[len('profile_share_') :]} ({SHARE})"
     if "." in metric:  # a Hydra key such as training.budget_eur_per_staff
         section, _, rest = metric.rpartition(".")
         return f"{section.replace('.', ' ').replace('_', ' ').capitalize()}: {_words(rest)}"
@@ -176,9 +176,11 @@ def timeseries_figure(
         sub = sub.sort_values(["run_id", "step"])
         sub["value"] = sub.groupby("run_id", observed=True)["value"].cumsum()
     sub["group"] = group_labels(sub, by_cols)
-    stats_ = sub.groupby(["group", "step"], observed=True).agg(
-        year=("year", "mean"), n=("value", "count"), mean=("value", "mean"), sd=("value", "std")
-    ).reset_index()
+    stats_ = (
+        sub.groupby(["group", "step"], observed=True)
+        .agg(year=("year", "mean"), n=("value", "count"), mean=("value", "mean"), sd=("value", "std"))
+        .reset_index()
+    )
     half = t_half_width(stats_["sd"].to_numpy(), stats_["n"].to_numpy(), level)
     stats_["low"], stats_["high"] = stats_["mean"] - half, stats_["mean"] + half
     use_year = stats_["year"].notna().all()
@@ -207,9 +209,7 @@ def as_outcomes_like(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _distribution(
-    data: pd.DataFrame, value: str, group: pd.Series, kind: str, title: str, xlabel: str
-) -> Figure:
+def _distribution(data: pd.DataFrame, value: str, group: pd.Series, kind: str, title: str, xlabel: str) -> Figure:
     frame = pd.DataFrame({"group": group.to_numpy(), value: data[value].to_numpy(dtype=float)})
     order = list(dict.fromkeys(sorted(frame["group"])))
     fig, ax = _new()
@@ -225,8 +225,7 @@ def _distribution(
         extra = {"cut": 0, "inner": None} if kind == "violin" else {"showfliers": False}
         with warnings.catch_warnings():  # seaborn 0.13 passes boxplot's deprecated vert= to matplotlib >= 3.11
             warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
-            plot(frame, x="group", y=value, hue="group", order=order, palette=palette, legend=False, ax=ax,
-                 **extra)
+            plot(frame, x="group", y=value, hue="group", order=order, palette=palette, legend=False, ax=ax, **extra)
         if len(frame) <= 400:
             sns.stripplot(frame, x="group", y=value, order=order, color="0.2", size=3, jitter=0.15, ax=ax)
         ax.set_xlabel("")
@@ -292,13 +291,23 @@ def tradeoff_figure(
     for color, g in zip(_palette(len(groups)), groups, strict=False):
         xe = np.array([[f.at[g, "mean"] - f.at[g, "ci_low"]], [f.at[g, "ci_high"] - f.at[g, "mean"]]])
         ye = np.array([[a.at[g, "mean"] - a.at[g, "ci_low"]], [a.at[g, "ci_high"] - a.at[g, "mean"]]])
-        ax.errorbar(f.at[g, "mean"], a.at[g, "mean"], xerr=np.nan_to_num(xe), yerr=np.nan_to_num(ye),
-                    fmt="o", color=color, capsize=4, label=g, ms=7)
+        ax.errorbar(
+            f.at[g, "mean"],
+            a.at[g, "mean"],
+            xerr=np.nan_to_num(xe),
+            yerr=np.nan_to_num(ye),
+            fmt="o",
+            color=color,
+            capsize=4,
+            label=g,
+            ms=7,
+        )
         ax.annotate(g, (f.at[g, "mean"], a.at[g, "mean"]), textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xlabel(label(fracture) + " - lower is better")
     ax.set_ylabel(label(adoption) + " - higher is better")
-    ax.set_title(f"Adoption against fracture at the end of the run\nmean over seeds with {level:.0%} intervals",
-                 fontsize=10)
+    ax.set_title(
+        f"Adoption against fracture at the end of the run\nmean over seeds with {level:.0%} intervals", fontsize=10
+    )
     ax.legend(title=_legend_title(by_cols), fontsize=8, title_fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -351,14 +360,16 @@ def maturity_by_band_figure(
     xs = np.arange(len(bands))
     for i, (color, g) in enumerate(zip(_palette(len(groups)), groups, strict=False)):
         s = st[st["group"] == g].set_index("stratum").reindex(bands)
-        ax.bar(xs + (i - (len(groups) - 1) / 2) * width, s["mean"], width, yerr=s["half"], color=color,
-               capsize=3, label=g)
+        ax.bar(
+            xs + (i - (len(groups) - 1) / 2) * width, s["mean"], width, yerr=s["half"], color=color, capsize=3, label=g
+        )
     ax.set_xticks(xs, bands)
     kind_name = {"pop_band": "population band"}.get(stratum_kind, stratum_kind.replace("_", " "))
     ax.set_xlabel("Population band (inhabitants)" if stratum_kind == "pop_band" else kind_name.capitalize())
     ax.set_ylabel(label(metric))
-    ax.set_title(f"{label(metric)} by {kind_name} at the end of the run\n"
-                 f"mean over seeds with {level:.0%} interval", fontsize=10)
+    ax.set_title(
+        f"{label(metric)} by {kind_name} at the end of the run\nmean over seeds with {level:.0%} interval", fontsize=10
+    )
     ax.legend(title=_legend_title(by_cols), fontsize=8, title_fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return fig
@@ -370,8 +381,11 @@ def maturity_by_band_figure(
 def find_2d_sweep(outcomes: pd.DataFrame) -> tuple[str, str] | None:
     """Two numeric swept columns that vary (the first two), or None."""
     design = design_columns(outcomes)
-    numeric = [c for c in design if c != "scenario" and pd.api.types.is_numeric_dtype(outcomes[c])
-               and outcomes[c].nunique() > 1]
+    numeric = [
+        c
+        for c in design
+        if c != "scenario" and pd.api.types.is_numeric_dtype(outcomes[c]) and outcomes[c].nunique() > 1
+    ]
     return (numeric[0], numeric[1]) if len(numeric) >= 2 else None
 
 
@@ -398,24 +412,42 @@ def standard_figures(
     out = as_outcomes(df)
     by_cols = _by(out, by)
     for m in mets:
-        yield f"timeseries_{m}", f"{label(m)}: mean over seeds with {level:.0%} band", \
-            timeseries_figure(df, m, by_cols, level=level)
+        yield (
+            f"timeseries_{m}",
+            f"{label(m)}: mean over seeds with {level:.0%} band",
+            timeseries_figure(df, m, by_cols, level=level),
+        )
     if "spend_total_eur" in present:
-        yield "timeseries_cum_spend_total_eur", "Cumulative spending to date", \
-            timeseries_figure(df, "spend_total_eur", by_cols, cumulative=True, level=level)
+        yield (
+            "timeseries_cum_spend_total_eur",
+            "Cumulative spending to date",
+            timeseries_figure(df, "spend_total_eur", by_cols, cumulative=True, level=level),
+        )
     for m in [*mets, COST_METRIC]:
         if m in out.columns:
-            yield f"distribution_{m}", f"{label(m)} at the end: distribution across seeds", \
-                outcome_distribution_figure(out, m, by_cols, kind)
+            yield (
+                f"distribution_{m}",
+                f"{label(m)} at the end: distribution across seeds",
+                outcome_distribution_figure(out, m, by_cols, kind),
+            )
     if "maturity_mean" in out.columns and "maturity_gini" in out.columns:
-        yield "tradeoff_maturity_mean_vs_maturity_gini", "Adoption against fracture", \
-            tradeoff_figure(out, "maturity_mean", "maturity_gini", by_cols, level)
+        yield (
+            "tradeoff_maturity_mean_vs_maturity_gini",
+            "Adoption against fracture",
+            tradeoff_figure(out, "maturity_mean", "maturity_gini", by_cols, level),
+        )
     if ((df["stratum_kind"] == "pop_band") & (df["metric"] == "maturity_mean")).any():
-        yield "maturity_by_pop_band", "Maturity by population band (territorial fracture)", \
-            maturity_by_band_figure(df, by_cols, level=level)
+        yield (
+            "maturity_by_pop_band",
+            "Maturity by population band (territorial fracture)",
+            maturity_by_band_figure(df, by_cols, level=level),
+        )
     if coll is not None and len(coll) and "maturity" in coll.columns:
-        yield "collectivites_maturity", "Maturity of collectivités at the end", \
-            collectivite_distribution_figure(coll, "maturity", by_cols, kind)
+        yield (
+            "collectivites_maturity",
+            "Maturity of collectivités at the end",
+            collectivite_distribution_figure(coll, "maturity", by_cols, kind),
+        )
     hm = heatmap
     if hm is None:
         xy = find_2d_sweep(out)

@@ -122,8 +122,10 @@ def _table(df: pd.DataFrame, csv_name: str | None = None, raw: pd.DataFrame | No
     link = ""
     if csv_name:
         data = base64.b64encode((raw if raw is not None else df).to_csv(index=False).encode()).decode()
-        link = (f'<p class="note"><a download="{html.escape(csv_name)}" '
-                f'href="data:text/csv;base64,{data}">download {html.escape(csv_name)}</a></p>')
+        link = (
+            f'<p class="note"><a download="{html.escape(csv_name)}" '
+            f'href="data:text/csv;base64,{data}">download {html.escape(csv_name)}</a></p>'
+        )
     return f'<div class="wrap">{body}</div>{link}'
 
 
@@ -196,8 +198,9 @@ def collect(
     if df.empty:
         notes.append("No complete run: nothing to summarise.")
         empty = pd.DataFrame()
-        return ReportData(title, rep, [], baseline, level, method, empty, empty, None, None, None, [], notes,
-                          cost_metric)
+        return ReportData(
+            title, rep, [], baseline, level, method, empty, empty, None, None, None, [], notes, cost_metric
+        )
     outcomes = run_outcomes(df)
     by_cols = [by] if isinstance(by, str) else list(by) if by is not None else default_by(outcomes)
     if baseline is None:
@@ -220,8 +223,10 @@ def collect(
     else:
         if by_cols:
             ranking = rank_scenarios(outcomes, by_cols, cost=cost_metric)
-        notes.append("No baseline given (and no group named " + " or ".join(BASELINE_NAMES) + "): differences "
-                     "and cost per point are not computed. Pass --baseline NAME.")
+        notes.append(
+            "No baseline given (and no group named " + " or ".join(BASELINE_NAMES) + "): differences "
+            "and cost per point are not computed. Pass --baseline NAME."
+        )
     figs: list[tuple[str, str]] = []
     if figures:
         from analysis.plots import standard_figures
@@ -230,17 +235,33 @@ def collect(
         if rep.complete:
             sub = _collectivite_runs(rep, by_cols, max_collectivite_runs)
             try:
-                coll, _ = load_collectivites(folder, report=sub, columns=["maturity", "kind", "pop_band"],
-                                             progress=progress)
+                coll, _ = load_collectivites(
+                    folder, report=sub, columns=["maturity", "kind", "pop_band"], progress=progress
+                )
             except Exception as exc:  # noqa: BLE001 - the report goes on without this figure
                 notes.append(f"Collectivité tables not read: {exc}")
             if coll is not None and len(sub.complete) < len(rep.complete):
                 notes.append(f"The collectivité figure uses {len(sub.complete)} of {len(rep.complete)} runs.")
-        for _stem, caption, fig in standard_figures(df, coll, by=by_cols, metrics=metrics, heatmap=heatmap,
-                                                    kind=kind, level=level):
+        for _stem, caption, fig in standard_figures(
+            df, coll, by=by_cols, metrics=metrics, heatmap=heatmap, kind=kind, level=level
+        ):
             figs.append((caption, _png_data_uri(fig)))
-    return ReportData(title, rep, by_cols, baseline, level, method, outcomes, summary, differences, ranking,
-                      cost, figs, notes, cost_metric)
+    return ReportData(
+        title,
+        rep,
+        by_cols,
+        baseline,
+        level,
+        method,
+        outcomes,
+        summary,
+        differences,
+        ranking,
+        cost,
+        figs,
+        notes,
+        cost_metric,
+    )
 
 
 # --------------------------------------------------------------------------- rendering
@@ -267,8 +288,10 @@ def _differences_view(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             "metric": d["metric"],
             "baseline mean": [fmt(v, m) for v, m in zip(d["mean_baseline"], d["metric"], strict=True)],
             "group mean": [fmt(v, m) for v, m in zip(d["mean"], d["metric"], strict=True)],
-            "difference [interval]": [fmt_interval(a, b, c, m) for a, b, c, m in
-                                      zip(d["diff"], d["ci_low"], d["ci_high"], d["metric"], strict=True)],
+            "difference [interval]": [
+                fmt_interval(a, b, c, m)
+                for a, b, c, m in zip(d["diff"], d["ci_low"], d["ci_high"], d["metric"], strict=True)
+            ],
             "test": d["test"],
             "runs (group / baseline)": [f"{a} / {b}" for a, b in zip(d["n"], d["n_baseline"], strict=True)],
             "p-value": [fmt(v) for v in d["p_value"]],
@@ -329,17 +352,21 @@ def render(data: ReportData) -> str:
         f"<title>{e(data.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(data.title)}</h1>",
         f'<p class="note">Folder: {e(str(rep.root))}. Generated {now} by <code>python -m analysis report</code>.</p>',
-        '<nav><a href="#load">Runs</a><a href="#design">Design</a><a href="#summary">Summary</a>'
-        '<a href="#baseline">Against baseline</a><a href="#ranking">Ranking</a><a href="#cost">Cost</a>'
-        '<a href="#figures">Figures</a><a href="#provenance">Provenance</a></nav>',
+        (
+            '<nav><a href="#load">Runs</a><a href="#design">Design</a><a href="#summary">Summary</a>'
+            '<a href="#baseline">Against baseline</a><a href="#ranking">Ranking</a><a href="#cost">Cost</a>'
+            '<a href="#figures">Figures</a><a href="#provenance">Provenance</a></nav>'
+        ),
         '<h2 id="load">Runs loaded</h2>',
-        f"<p>{len(rep.complete)} of {rep.n_found} runs loaded (file check: {e(rep.verify)}); "
-        f"{len(rep.skipped)} skipped.</p>",
+        (
+            f"<p>{len(rep.complete)} of {rep.n_found} runs loaded (file check: {e(rep.verify)}); "
+            f"{len(rep.skipped)} skipped.</p>"
+        ),
     ]
     for note in data.notes:
         parts.append(f'<p class="note">{e(note)}</p>')
     if rep.skipped:
-        parts.append("<h3>Skipped runs</h3><p class=\"note\">These runs are left out of every table and figure.</p>")
+        parts.append('<h3>Skipped runs</h3><p class="note">These runs are left out of every table and figure.</p>')
         skipped = rep.to_frame()
         skipped = skipped[skipped["status"] != "complete"][["run_id", "status", "reason"]]
         parts.append(_table(skipped, "skipped_runs.csv"))
@@ -351,32 +378,43 @@ def render(data: ReportData) -> str:
     level = f"{data.level:.0%}"
     how = "Student t interval over seeds" if data.method == "t" else "percentile bootstrap interval"
     parts.append('<h2 id="summary">End-of-run summary</h2>')
-    parts.append(f'<p class="note">Mean over runs at the last step, with the {level} {how}. '
-                 f"{e(data.cost_metric)} is the cost of a run (sum over its steps of "
-                 f"{e(data.cost_metric.removeprefix('cum_'))}), in euros.</p>")
+    parts.append(
+        f'<p class="note">Mean over runs at the last step, with the {level} {how}. '
+        f"{e(data.cost_metric)} is the cost of a run (sum over its steps of "
+        f"{e(data.cost_metric.removeprefix('cum_'))}), in euros.</p>"
+    )
     parts.append(_table(_summary_wide(data), "summary.csv", data.summary))
     parts.append('<h2 id="baseline">Differences against the baseline</h2>')
     if data.differences is not None and not data.differences.empty:
-        parts.append(f'<p class="note">Group minus baseline <b>{e(str(data.baseline))}</b>, with the {level} '
-                     "interval: paired by seed when both hold the same seeds, else Welch.</p>")
+        parts.append(
+            f'<p class="note">Group minus baseline <b>{e(str(data.baseline))}</b>, with the {level} '
+            "interval: paired by seed when both hold the same seeds, else Welch.</p>"
+        )
         parts.append(_table(_differences_view(data.differences, data.by), "differences.csv", data.differences))
     else:
         parts.append('<p class="note">Not computed (no baseline).</p>')
     parts.append('<h2 id="ranking">Ranking</h2>')
     if data.ranking is not None and not data.ranking.empty:
-        parts.append('<p class="note">Rank 1 is best. Adoption (higher is better): '
-                     + e(", ".join(ADOPTION_METRICS)) + ". Fracture (lower is better; gaps by absolute value): "
-                     + e(", ".join(FRACTURE_METRICS)) + ". Cost: " + e(data.cost_metric)
-                     + ". A family's rank ranks the mean of its metrics' ranks. "
-                     + f"fracture_reduction_pp and eur_per_pp use {HEADLINE_FRACTURE} (points = value x 100).</p>")
+        parts.append(
+            '<p class="note">Rank 1 is best. Adoption (higher is better): '
+            + e(", ".join(ADOPTION_METRICS))
+            + ". Fracture (lower is better; gaps by absolute value): "
+            + e(", ".join(FRACTURE_METRICS))
+            + ". Cost: "
+            + e(data.cost_metric)
+            + ". A family's rank ranks the mean of its metrics' ranks. "
+            + f"fracture_reduction_pp and eur_per_pp use {HEADLINE_FRACTURE} (points = value x 100).</p>"
+        )
         parts.append(_table(_plain_view(data.ranking), "ranking.csv", data.ranking))
     else:
         parts.append('<p class="note">Not computed.</p>')
     parts.append('<h2 id="cost">Cost per point of fracture reduced</h2>')
     if data.cost is not None and not data.cost.empty:
-        parts.append('<p class="note">Extra cost over the baseline (euros) divided by the fracture reduction in '
-                     "points (value x 100: percentage points for a 0-1 share). Blank when the group does not "
-                     "reduce the fracture. The reduction's interval is paired by seed when possible.</p>")
+        parts.append(
+            '<p class="note">Extra cost over the baseline (euros) divided by the fracture reduction in '
+            "points (value x 100: percentage points for a 0-1 share). Blank when the group does not "
+            "reduce the fracture. The reduction's interval is paired by seed when possible.</p>"
+        )
         parts.append(_table(_plain_view(data.cost), "cost_effectiveness.csv", data.cost))
     else:
         parts.append('<p class="note">Not computed (needs a baseline and spend_total_eur).</p>')

@@ -77,7 +77,7 @@ class Parameter:
             raise ValueError(f"bad parameter name {self.name!r}")
 
     def value(self, x: float) -> float | int:
-        return int(round(x)) if self.kind == "int" else float(x)
+        return round(x) if self.kind == "int" else float(x)
 
     def override(self, x: float) -> str:
         v = self.value(x)
@@ -181,9 +181,7 @@ def make_problem(
         if not isinstance(loaded, dict):
             raise ValueError(f"{file}: expected a mapping with a 'parameters' key")
         spec = loaded
-    by_name: dict[str, Parameter] = {
-        n: _param_from_yaml(n, s) for n, s in (spec.get("parameters") or {}).items()
-    }
+    by_name: dict[str, Parameter] = {n: _param_from_yaml(n, s) for n, s in (spec.get("parameters") or {}).items()}
     for p in params:
         q = p if isinstance(p, Parameter) else parse_param(p)
         by_name[q.name] = q
@@ -240,8 +238,14 @@ class Ishigami:
     indices for a=7, b=0.1: S1 = 0.314, S2 = 0.442, S3 = 0.
     """
 
-    def __init__(self, names: Sequence[str] = ("x1", "x2", "x3"), a: float = 7.0, b: float = 0.1,
-                 noise: float = 0.0, metric: str = "y") -> None:
+    def __init__(
+        self,
+        names: Sequence[str] = ("x1", "x2", "x3"),
+        a: float = 7.0,
+        b: float = 0.1,
+        noise: float = 0.0,
+        metric: str = "y",
+    ) -> None:
         self.names, self.a, self.b, self.noise, self.metric = list(names), a, b, noise, metric
 
     def __call__(self, overrides: list[str]) -> dict[str, float]:
@@ -253,8 +257,7 @@ class Ishigami:
 class Linear:
     """y = sum of coefficient x value over ``coefficients`` (+ seed noise); other parameters are dummies."""
 
-    def __init__(self, coefficients: Mapping[str, float] | None = None, noise: float = 0.0,
-                 metric: str = "y") -> None:
+    def __init__(self, coefficients: Mapping[str, float] | None = None, noise: float = 0.0, metric: str = "y") -> None:
         self.coefficients = dict(coefficients or {"a": 1.0})
         self.noise, self.metric = noise, metric
 
@@ -372,13 +375,19 @@ class SensitivityResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         stem = f"{self.method}_indices"
-        paths = [out / f"{stem}.csv", out / f"{stem}.parquet", out / f"{self.method}_evaluations.parquet",
-                 out / f"{self.method}_problem.yaml"]
+        paths = [
+            out / f"{stem}.csv",
+            out / f"{stem}.parquet",
+            out / f"{self.method}_evaluations.parquet",
+            out / f"{self.method}_problem.yaml",
+        ]
         self.indices.to_csv(paths[0], index=False)
         self.indices.to_parquet(paths[1], index=False)
         self.raw.to_parquet(paths[2], index=False)
-        paths[3].write_text(yaml.safe_dump({**self.problem.to_dict(), "method": self.method, **self.settings},
-                                           sort_keys=False), encoding="utf-8")
+        paths[3].write_text(
+            yaml.safe_dump({**self.problem.to_dict(), "method": self.method, **self.settings}, sort_keys=False),
+            encoding="utf-8",
+        )
         if self.second_order is not None:
             p = out / "sobol_second_order.csv"
             self.second_order.to_csv(p, index=False)
@@ -424,14 +433,28 @@ def morris(
         if _constant(y):
             res = {k: np.zeros(len(problem.names)) for k in ("mu", "mu_star", "sigma", "mu_star_conf")}
         else:
-            res = morris_analyze.analyze(sal, X, y, num_levels=num_levels, conf_level=conf_level, seed=seed,
-                                         print_to_console=False)
+            res = morris_analyze.analyze(
+                sal, X, y, num_levels=num_levels, conf_level=conf_level, seed=seed, print_to_console=False
+            )
         for i, name in enumerate(problem.names):
-            rows.append((metric, name, float(res["mu"][i]), float(res["mu_star"][i]), float(res["sigma"][i]),
-                         float(res["mu_star_conf"][i])))
+            rows.append(
+                (
+                    metric,
+                    name,
+                    float(res["mu"][i]),
+                    float(res["mu_star"][i]),
+                    float(res["sigma"][i]),
+                    float(res["mu_star_conf"][i]),
+                )
+            )
     indices = pd.DataFrame(rows, columns=["metric", "parameter", "mu", "mu_star", "sigma", "mu_star_conf"])
-    settings = {"trajectories": trajectories, "num_levels": num_levels, "sample_seed": seed,
-                "n_points": int(len(X)), "n_evaluations": int(len(raw))}
+    settings = {
+        "trajectories": trajectories,
+        "num_levels": num_levels,
+        "sample_seed": seed,
+        "n_points": len(X),
+        "n_evaluations": len(raw),
+    }
     return SensitivityResult("morris", problem, X, raw, indices, None, settings)
 
 
@@ -468,25 +491,53 @@ def sobol(
         y = Y[:, j]
         if _constant(y):
             nan = np.full(k, np.nan)
-            res: dict[str, Any] = {"S1": nan, "S1_conf": nan, "ST": nan, "ST_conf": nan,
-                                   "S2": np.full((k, k), np.nan), "S2_conf": np.full((k, k), np.nan)}
+            res: dict[str, Any] = {
+                "S1": nan,
+                "S1_conf": nan,
+                "ST": nan,
+                "ST_conf": nan,
+                "S2": np.full((k, k), np.nan),
+                "S2_conf": np.full((k, k), np.nan),
+            }
             warnings.warn(f"{metric} does not vary over the sample: its Sobol indices are undefined", stacklevel=2)
         else:
-            res = sobol_analyze.analyze(sal, y, calc_second_order=second_order, conf_level=conf_level, seed=seed,
-                                        print_to_console=False)
+            res = sobol_analyze.analyze(
+                sal, y, calc_second_order=second_order, conf_level=conf_level, seed=seed, print_to_console=False
+            )
         for i, name in enumerate(problem.names):
-            rows.append((metric, name, float(res["S1"][i]), float(res["S1_conf"][i]), float(res["ST"][i]),
-                         float(res["ST_conf"][i])))
+            rows.append(
+                (
+                    metric,
+                    name,
+                    float(res["S1"][i]),
+                    float(res["S1_conf"][i]),
+                    float(res["ST"][i]),
+                    float(res["ST_conf"][i]),
+                )
+            )
         if second_order:
             for a in range(k):
                 for b in range(a + 1, k):
-                    rows2.append((metric, problem.names[a], problem.names[b], float(res["S2"][a, b]),
-                                  float(res["S2_conf"][a, b])))
+                    rows2.append(
+                        (
+                            metric,
+                            problem.names[a],
+                            problem.names[b],
+                            float(res["S2"][a, b]),
+                            float(res["S2_conf"][a, b]),
+                        )
+                    )
     indices = pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
-    s2 = (pd.DataFrame(rows2, columns=["metric", "parameter_1", "parameter_2", "S2", "S2_conf"])
-          if second_order else None)
-    settings = {"n": n, "second_order": second_order, "sample_seed": seed, "n_points": int(len(X)),
-                "n_evaluations": int(len(raw))}
+    s2 = (
+        pd.DataFrame(rows2, columns=["metric", "parameter_1", "parameter_2", "S2", "S2_conf"]) if second_order else None
+    )
+    settings = {
+        "n": n,
+        "second_order": second_order,
+        "sample_seed": seed,
+        "n_points": len(X),
+        "n_evaluations": len(raw),
+    }
     return SensitivityResult("sobol", problem, X, raw, indices, s2, settings)
 
 
@@ -504,8 +555,9 @@ def plot_indices(result: SensitivityResult) -> Any:
     ncols = min(2, len(metrics))
     nrows = math.ceil(len(metrics) / ncols)
     n_par = len(result.problem.names)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 0.45 * n_par * nrows + 1.6 * nrows),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(6.2 * ncols, 0.45 * n_par * nrows + 1.6 * nrows), layout="constrained", squeeze=False
+    )
     if result.method == "morris":
         bars = [("mu_star", "mu_star_conf", "mu* (mean absolute effect)"), ("sigma", None, "sigma (interactions)")]
         xlabel = "Elementary effect (units of the output)"
@@ -519,15 +571,14 @@ def plot_indices(result: SensitivityResult) -> Any:
         h = 0.38
         for b, ((col, conf, lab), color) in enumerate(zip(bars, colors, strict=True)):
             err = np.nan_to_num(sub[conf].to_numpy(float)) if conf else None
-            ax.barh(ypos + (b - 0.5) * h, sub[col].to_numpy(float), h, xerr=err, color=color, label=lab,
-                    capsize=3)
+            ax.barh(ypos + (b - 0.5) * h, sub[col].to_numpy(float), h, xerr=err, color=color, label=lab, capsize=3)
         ax.set_yticks(ypos, result.problem.names)
         ax.invert_yaxis()
         ax.set_xlabel(xlabel)
         ax.set_title(label(metric), fontsize=10)
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     seeds = len(result.problem.seeds)
     name = "Morris screening" if result.method == "morris" else "Sobol indices"

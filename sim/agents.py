@@ -55,7 +55,9 @@ class Collectivite(mesa.Agent):
     inhabitants_illectronism = _column("colls", "illectronism", "share of inhabitants in illectronism")
     inhabitants_excluded = _column("colls", "excluded", "share of inhabitants excluded from e-services")
     eservice_use = _column("colls", "eservice_use", "share of transactions made online")
-    mediation_coverage = _column("colls", "mediation_coverage", "share of inhabitants in illectronism reached by mediation")
+    mediation_coverage = _column(
+        "colls", "mediation_coverage", "share of inhabitants in illectronism reached by mediation"
+    )
     conseillers = _column("colls", "conseillers", "conseillers numériques funded (FTE)")
     referents = _column("colls", "referents", "digital referents funded (FTE-equivalents)")
     recruited_fte = _column("colls", "recruited_fte", "digital profiles hired under the recruitment lever (FTE)")
@@ -167,7 +169,9 @@ def create_agents(model, cls, rows) -> list:
     if not rows:
         return []
     with gc_paused():
-        if cls.__init__ not in (Staff.__init__, Collectivite.__init__) or not _bulk_ok(model, cls, ModelSignals.AGENT_ADDED):
+        if cls.__init__ not in (Staff.__init__, Collectivite.__init__) or not _bulk_ok(
+            model, cls, ModelSignals.AGENT_ADDED
+        ):
             return [cls(model, r) for r in rows]
         new = object.__new__
         agents = []

@@ -1,9 +1,9 @@
 """Python API: compose a configuration like the command line does, and run it.
 
-    from sim.api import compose_config, run
-    cfg = compose_config(["territory=small", "scenario=mediation", "seed=3"])
-    result = run(cfg)                  # in memory
-    result = run(cfg, out_dir="out")   # also writes the run's files
+from sim.api import compose_config, run
+cfg = compose_config(["territory=small", "scenario=mediation", "seed=3"])
+result = run(cfg)                  # in memory
+result = run(cfg, out_dir="out")   # also writes the run's files
 """
 
 from __future__ import annotations
@@ -30,10 +30,18 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -
         return compose(config_name=config_name, overrides=list(overrides))
 
 
-def run(cfg: DictConfig | Config, out_dir: str | Path | None = None, *, overrides: Sequence[str] = (), keep_model: bool = False) -> RunResult:
+def run(
+    cfg: DictConfig | Config,
+    out_dir: str | Path | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    keep_model: bool = False,
+) -> RunResult:
     """Validate and run one configuration; write its files into ``out_dir`` when given."""
     config = to_config(cfg)
-    return run_simulation(config, Path(out_dir) if out_dir is not None else None, overrides=list(overrides), keep_model=keep_model)
+    return run_simulation(
+        config, Path(out_dir) if out_dir is not None else None, overrides=list(overrides), keep_model=keep_model
+    )
 
 
 __all__ = ["CONF_DIR", "RunResult", "compose_config", "run"]

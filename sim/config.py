@@ -14,6 +14,7 @@ in ``../shared/research/``) or ``DESIGN.md``; values that no source gives are ma
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,9 +212,7 @@ class SimulationConfig:
         hi=2100,
         source="assumption; the sources describe 2018-2021 (seed 002: July 2018; seed 000: late 2020)",
     )
-    years: int = param(
-        10, "Horizon.", unit="years", lo=1, hi=50, source="DESIGN.md (Processes): horizon 10 years"
-    )
+    years: int = param(10, "Horizon.", unit="years", lo=1, hi=50, source="DESIGN.md (Processes): horizon 10 years")
     steps_per_year: int = param(
         4, "Steps per year (4 = quarterly).", lo=1, hi=12, source="DESIGN.md (Processes): a quarter"
     )
@@ -256,8 +255,7 @@ class DriversConfig:
     )
     following_band: float = param(
         0.27,
-        "Staff within this distance below the required skill are 'following'; further below "
-        "they are 'overwhelmed'.",
+        "Staff within this distance below the required skill are 'following'; further below they are 'overwhelmed'.",
         lo=0.0,
         hi=1.0,
         source="calibrated to seed 002 L2128-2130 (40 % follow)",
@@ -387,16 +385,14 @@ class BehaviourConfig:
     )
     maturity_speed: float = param(
         0.04,
-        "Quarterly maturity growth rate at full drive, times the room left (1 - maturity): "
-        "absorptive capacity.",
+        "Quarterly maturity growth rate at full drive, times the room left (1 - maturity): absorptive capacity.",
         lo=0.0,
         hi=1.0,
         source="assumption; slow adoption seed 000 L104",
     )
     absorptive_floor: float = param(
         0.3,
-        "Absorptive capacity of a collectivité with no IT capacity, relative to one with full "
-        "capacity.",
+        "Absorptive capacity of a collectivité with no IT capacity, relative to one with full capacity.",
         lo=0.0,
         hi=1.0,
         source="assumption; seed 002 L760-761 (taille et capacité d'innovation), seed 000 L92",
@@ -417,8 +413,7 @@ class BehaviourConfig:
     )
     investment_ref_eur_per_staff: float = param(
         250.0,
-        "Quarterly investment per staff member that, with the fixed cost, gives half of the "
-        "investment drive.",
+        "Quarterly investment per staff member that, with the fixed cost, gives half of the investment drive.",
         unit="EUR / staff / quarter",
         lo=1.0,
     )
@@ -432,15 +427,12 @@ class BehaviourConfig:
     )
     dsi_critical_fte: float = param(
         2.0,
-        "Critical size of an IT team: below it (and not pooled) a collectivité gets only half "
-        "of its capacity drive.",
+        "Critical size of an IT team: below it (and not pooled) a collectivité gets only half of its capacity drive.",
         unit="FTE",
         lo=0.0,
         source="value assumption; mechanism seed 000 L92 (taille critique des DSI)",
     )
-    it_fte_cost_eur: float = param(
-        55000.0, "Yearly loaded cost of one IT/digital FTE.", unit="EUR / year", lo=1.0
-    )
+    it_fte_cost_eur: float = param(55000.0, "Yearly loaded cost of one IT/digital FTE.", unit="EUR / year", lo=1.0)
     services_speed: float = param(
         0.05, "Quarterly adjustment of services online toward what maturity allows.", lo=0.0, hi=1.0
     )
@@ -453,8 +445,7 @@ class BehaviourConfig:
     )
     eservice_ceiling: float = param(
         0.80,
-        "Share of transactions inhabitants make online where everything is online and nobody "
-        "is excluded.",
+        "Share of transactions inhabitants make online where everything is online and nobody is excluded.",
         lo=0.0,
         hi=1.0,
         source="seed 002 L2296-2300 (80 % of payments online in advanced collectivités)",
@@ -563,11 +554,12 @@ class MutualisationConfig:
         hi=5.0,
         source="research/anchors.md C.4 (Attour 2013: imitation of neighbouring and similar communes)",
     )
-    contribution_share: float = param(
-        0.30, "Share of a member's investment budget paid into its pool.", lo=0.0, hi=1.0
-    )
+    contribution_share: float = param(0.30, "Share of a member's investment budget paid into its pool.", lo=0.0, hi=1.0)
     scale_exponent: float = param(
-        0.30, "Economies of scale: pooled capacity grows as members^exponent.", lo=0.0, hi=1.0,
+        0.30,
+        "Economies of scale: pooled capacity grows as members^exponent.",
+        lo=0.0,
+        hi=1.0,
         source="assumption; seed 000 L59 (économies d'échelle), seed 002 L1535-1538",
     )
     coordination_cost: float = param(
@@ -585,16 +577,15 @@ class RecruitmentConfig:
         lo=0.0,
         hi=10000.0,
     )
-    salary_eur: float = param(
-        55000.0, "Yearly loaded cost of a digital profile.", unit="EUR / year", lo=1.0
-    )
+    salary_eur: float = param(55000.0, "Yearly loaded cost of a digital profile.", unit="EUR / year", lo=1.0)
     salary_premium: float = param(
-        0.0, "Extra salary offered (share of the base salary).", lo=0.0, hi=2.0,
+        0.0,
+        "Extra salary offered (share of the base salary).",
+        lo=0.0,
+        hi=2.0,
         source="seed 000 L100 (rémunération, attractivité)",
     )
-    premium_elasticity: float = param(
-        1.0, "Relative rise of hiring success per unit of premium.", lo=0.0, hi=10.0
-    )
+    premium_elasticity: float = param(1.0, "Relative rise of hiring success per unit of premium.", lo=0.0, hi=10.0)
     base_success: float = param(
         0.6,
         "Probability that an opening is filled in a large urban collectivité.",
@@ -692,9 +683,7 @@ class ReferentsConfig:
         lo=0.0,
         hi=100.0,
     )
-    pool_spillover: float = param(
-        0.5, "Share of a pool's referents available to its members' staff.", lo=0.0, hi=1.0
-    )
+    pool_spillover: float = param(0.5, "Share of a pool's referents available to its members' staff.", lo=0.0, hi=1.0)
 
 
 @dataclass
@@ -802,8 +791,8 @@ def _check_value(path: str, value: Any, meta: dict) -> list[str]:
         if choices is not None and v not in choices:
             errors.append(f"{path}={v!r} is not allowed; allowed values: {', '.join(choices)}")
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            if v != v:  # NaN
-                errors.append(f"{path} is NaN")
+            if not math.isfinite(v):
+                errors.append(f"{path}={v!r} is not a finite number")
             if lo is not None and v < lo:
                 errors.append(f"{path}={v!r} is below its minimum {lo} ({meta.get('help', '')})")
             if hi is not None and v > hi:
@@ -881,10 +870,10 @@ def iter_params(cls: type = Config, prefix: str = ""):
 
 
 __all__ = [
-    "Config",
-    "ConfigError",
     "GROUPS",
     "LEVER_GROUPS",
+    "Config",
+    "ConfigError",
     "iter_params",
     "job_dir_name",
     "register_configs",

@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-from sim.io import atomic_path  # noqa: E402
-from sim.state import POP_BANDS  # noqa: E402
+from sim.io import atomic_path
+from sim.state import POP_BANDS
 
 
 def _save(fig, path: Path) -> None:
@@ -29,8 +29,19 @@ def write_figures(timeseries: pd.DataFrame, collectivites: pd.DataFrame, out_dir
 
     band = timeseries[(timeseries["stratum_kind"] == "pop_band") & (timeseries["metric"] == "maturity_mean")]
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    sns.lineplot(data=band, x="year", y="value", hue="stratum", hue_order=[b for b in POP_BANDS if b in set(band["stratum"])], ax=ax)
-    ax.set(xlabel="Year", ylabel="Mean digital maturity (0-1)", title=f"Territorial fracture: maturity of communes by population {title}".strip())
+    sns.lineplot(
+        data=band,
+        x="year",
+        y="value",
+        hue="stratum",
+        hue_order=[b for b in POP_BANDS if b in set(band["stratum"])],
+        ax=ax,
+    )
+    ax.set(
+        xlabel="Year",
+        ylabel="Mean digital maturity (0-1)",
+        title=f"Territorial fracture: maturity of communes by population {title}".strip(),
+    )
     ax.legend(title="Inhabitants")
     _save(fig, fig_dir / "maturity_by_population_band.png")
     written.append("figures/maturity_by_population_band.png")
@@ -63,8 +74,17 @@ def write_figures(timeseries: pd.DataFrame, collectivites: pd.DataFrame, out_dir
 
     communes = collectivites[collectivites["kind"] == "commune"]
     fig, ax = plt.subplots(figsize=(7, 4))
-    sns.boxplot(data=communes, x="pop_band", y="maturity", order=[b for b in POP_BANDS if b in set(communes["pop_band"])], hue="pooled", ax=ax)
-    ax.set(xlabel="Inhabitants", ylabel="Maturity at the end (0-1)", title="End-of-run maturity of communes, pooled or not")
+    sns.boxplot(
+        data=communes,
+        x="pop_band",
+        y="maturity",
+        order=[b for b in POP_BANDS if b in set(communes["pop_band"])],
+        hue="pooled",
+        ax=ax,
+    )
+    ax.set(
+        xlabel="Inhabitants", ylabel="Maturity at the end (0-1)", title="End-of-run maturity of communes, pooled or not"
+    )
     _save(fig, fig_dir / "final_maturity_by_band.png")
     written.append("figures/final_maturity_by_band.png")
     return written

@@ -14,7 +14,7 @@ import os
 import platform
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +158,7 @@ def staff_table(model, sample: float = 1.0) -> pd.DataFrame:
     st = model.staff
     rows = st.active_rows()
     if sample < 1.0:
-        k = int(round(sample * len(rows)))
+        k = round(sample * len(rows))
         rows = rows[np.sort(model.rng.choice(len(rows), size=k, replace=False))]
     return pd.DataFrame(
         {
@@ -191,7 +191,9 @@ def environment() -> dict:
     }
 
 
-def write_manifest(out_dir: Path, *, config: dict, overrides: list[str], seed: int, wall_time_s: float, n_steps: int, files: list[str]) -> dict:
+def write_manifest(
+    out_dir: Path, *, config: dict, overrides: list[str], seed: int, wall_time_s: float, n_steps: int, files: list[str]
+) -> dict:
     manifest = {
         "status": "complete",
         "seed": seed,
@@ -200,7 +202,7 @@ def write_manifest(out_dir: Path, *, config: dict, overrides: list[str], seed: i
         "overrides": list(overrides),
         "wall_time_s": round(wall_time_s, 3),
         "n_steps": n_steps,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": {f: sha256(out_dir / f) for f in files},
         **environment(),
     }

@@ -115,14 +115,21 @@ def collect(model) -> None:
     code = (ill.view(np.uint8) << 1) | prof.view(np.uint8)  # 0..3
     combo = np.bincount(emp * 4 + code, minlength=4 * c.n).reshape(c.n, 4).astype(np.float64)
     staff_n = combo.sum(axis=1)
-    staff_counts = (("staff_proficient_share", combo[:, 1] + combo[:, 3]), ("staff_illectronism_share", combo[:, 2] + combo[:, 3]))
+    staff_counts = (
+        ("staff_proficient_share", combo[:, 1] + combo[:, 3]),
+        ("staff_illectronism_share", combo[:, 2] + combo[:, 3]),
+    )
 
     # By stratum of collectivités.
     for kind, labels, index, mask in _strata(model):
         size = len(labels)
         w = pop[mask]
         idx = index[mask]
-        for metric, values in (("maturity_mean", m), ("services_online_mean", c.services_online), ("pooled_share", (c.pool >= 0).astype(float))):
+        for metric, values in (
+            ("maturity_mean", m),
+            ("services_online_mean", c.services_online),
+            ("pooled_share", (c.pool >= 0).astype(float)),
+        ):
             mean, n = group_mean(idx, values[mask], size)
             for i in np.flatnonzero(n > 0):
                 put(kind, labels[i], metric, mean[i])
@@ -146,6 +153,10 @@ def collect(model) -> None:
         by = cells.sum(axis=axis)  # (label, ill, prof)
         n = by.sum(axis=(1, 2))
         skill_sum = np.bincount(index, weights=skill, minlength=len(labels))
-        for metric, total in (("staff_illectronism_share", by[:, 1, :].sum(axis=1)), ("staff_proficient_share", by[:, :, 1].sum(axis=1)), ("staff_mean_skill", skill_sum)):
+        for metric, total in (
+            ("staff_illectronism_share", by[:, 1, :].sum(axis=1)),
+            ("staff_proficient_share", by[:, :, 1].sum(axis=1)),
+            ("staff_mean_skill", skill_sum),
+        ):
             for i in np.flatnonzero(n > 0):
                 put(kind, labels[i], metric, total[i] / n[i])

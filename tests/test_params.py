@@ -85,9 +85,7 @@ def test_citation_errors_catch_unknown_seeds_and_lines_out_of_range():
 
 
 def test_every_seed_citation_of_the_config_is_in_range():
-    errors = [
-        (path, e) for path, f, _ in iter_params() for e in params.citation_errors(f.metadata.get("source", ""))
-    ]
+    errors = [(path, e) for path, f, _ in iter_params() for e in params.citation_errors(f.metadata.get("source", ""))]
     assert errors == []
     cited = {seed for _, f, _ in iter_params() for seed, _, _ in params.cited_lines(f.metadata.get("source", ""))}
     assert cited == set(params.SEED_LINES)

@@ -25,7 +25,10 @@ def test_training_gain_has_diminishing_returns():
 def test_elearning_favours_the_skilled_tutoring_reaches_the_illectronic():
     completion = TrainingConfig().completion
     threshold = 0.15
-    p = {m: (lambda s, m=m: training.completion_probability(s, *completion[m], threshold if m == "elearning" else 0.0)) for m in completion}
+    p = {
+        m: (lambda s, m=m: training.completion_probability(s, *completion[m], threshold if m == "elearning" else 0.0))
+        for m in completion
+    }
     low, mid, high = 0.05, 0.3, 0.8
     assert p["elearning"](low) == 0.0  # staff in illectronism do not complete self-service e-learning
     assert p["elearning"](high) > p["elearning"](mid) > 0
@@ -42,7 +45,9 @@ def test_first_k_per_group_takes_smallest_keys_within_quota():
 
 def test_furthest_targeting_trains_the_least_skilled(monkeypatch):
     monkeypatch.setattr(training, "completion_probability", lambda skill, *args: 1.0 + 0.0 * skill)
-    model = TransitionModel(small_config(training={"budget_eur_per_staff": 200.0, "targeting": "furthest", "modality": "tutoring"}))
+    model = TransitionModel(
+        small_config(training={"budget_eur_per_staff": 200.0, "targeting": "furthest", "modality": "tutoring"})
+    )
     st = model.staff
     rows = st.active_rows()
     before = st.skill[rows].copy()
@@ -64,7 +69,9 @@ def test_a_pool_gives_its_members_capacity_with_economies_of_scale():
     eff = mutualisation.effective_pool_fte(raw, members, 0.3, 0.01)
     assert eff[0] == pytest.approx(10.0)
     assert eff[1] > eff[0]  # economies of scale beat coordination cost at this size
-    assert mutualisation.effective_pool_fte(np.array([10.0]), np.array([2000.0]), 0.3, 0.01)[0] < eff[1]  # coordination cost bites
+    assert (
+        mutualisation.effective_pool_fte(np.array([10.0]), np.array([2000.0]), 0.3, 0.01)[0] < eff[1]
+    )  # coordination cost bites
 
     model = TransitionModel(small_config(mutualisation={"mode": "epci", "coverage": 1.0, "push_rate": 20.0}))
     model.run_for(2)
@@ -78,7 +85,9 @@ def test_a_pool_gives_its_members_capacity_with_economies_of_scale():
 def test_pooling_raises_small_communes_capacity_more_than_large_ones():
     cfg = small_config(n_communes=1000)
     base = TransitionModel(cfg)
-    pooled = TransitionModel(small_config(n_communes=1000, mutualisation={"mode": "epci", "coverage": 1.0, "push_rate": 20.0}))
+    pooled = TransitionModel(
+        small_config(n_communes=1000, mutualisation={"mode": "epci", "coverage": 1.0, "push_rate": 20.0})
+    )
     base.run_for(4)
     pooled.run_for(4)
     c = base.colls
@@ -122,7 +131,14 @@ def test_recruitment_is_harder_for_small_rural_collectivites():
 
 def test_maturity_change_is_bounded_and_favours_capacity():
     m = np.array([0.2, 0.2, 0.99])
-    d = maturity.maturity_change(m, drive=np.array([0.5, 0.5, 1.0]), capacity=np.array([0.1, 0.8, 1.0]), speed=0.05, erosion=0.02, absorptive_floor=0.3)
+    d = maturity.maturity_change(
+        m,
+        drive=np.array([0.5, 0.5, 1.0]),
+        capacity=np.array([0.1, 0.8, 1.0]),
+        speed=0.05,
+        erosion=0.02,
+        absorptive_floor=0.3,
+    )
     assert d[1] > d[0]  # capacity helps absorb
     assert m[2] + d[2] <= 1.0
 

@@ -25,7 +25,9 @@ lever_budget = st.floats(min_value=0.0, max_value=500.0, allow_nan=False)
     mode=st.sampled_from(["none", "epci", "opsn"]),
     shocks=st.booleans(),
 )
-def test_invariants_hold_for_any_levers(seed, training_budget, recruit_budget, mediation_budget, subsidy, modality, targeting, pooled_hiring, mode, shocks):
+def test_invariants_hold_for_any_levers(
+    seed, training_budget, recruit_budget, mediation_budget, subsidy, modality, targeting, pooled_hiring, mode, shocks
+):
     cfg = small_config(
         n_communes=40,
         years=2,
@@ -36,7 +38,13 @@ def test_invariants_hold_for_any_levers(seed, training_budget, recruit_budget, m
         mutualisation={"mode": mode, "subsidy_eur_per_staff": subsidy, "coverage": 0.5},
         referents={"budget_eur_per_staff": 10.0},
         sponsorship={"budget_eur_per_staff": 10.0},
-        drivers={"lockdown": shocks, "cyber_attacks": shocks, "budget_cut": shocks, "lockdown_year": 2021.5, "budget_cut_year": 2021.5},
+        drivers={
+            "lockdown": shocks,
+            "cyber_attacks": shocks,
+            "budget_cut": shocks,
+            "lockdown_year": 2021.5,
+            "budget_cut_year": 2021.5,
+        },
     )
     model = TransitionModel(cfg)
     c, staff = model.colls, model.staff
@@ -50,11 +58,23 @@ def test_invariants_hold_for_any_levers(seed, training_budget, recruit_budget, m
         rows = staff.active_rows()
         for arr in (staff.skill[rows], staff.attitude[rows]):
             assert np.all((arr >= 0) & (arr <= 1))
-        for name in ("maturity", "services_online", "sponsorship", "illectronism", "excluded", "eservice_use", "mediation_coverage", "capacity_index"):
+        for name in (
+            "maturity",
+            "services_online",
+            "sponsorship",
+            "illectronism",
+            "excluded",
+            "eservice_use",
+            "mediation_coverage",
+            "capacity_index",
+        ):
             arr = getattr(c, name)
             assert np.all((arr >= 0) & (arr <= 1)), name
         # Staff change only through turnover and the recruitment lever.
-        delta = {k: model.counters[k] - counts_before.get(k, 0) for k in ("retirements", "departures", "hires", "digital_hires")}
+        delta = {
+            k: model.counters[k] - counts_before.get(k, 0)
+            for k in ("retirements", "departures", "hires", "digital_hires")
+        }
         agents_hired = len(rows) - n_before + delta["retirements"] + delta["departures"] - delta["hires"]
         assert 0 <= agents_hired <= delta["digital_hires"]
         # Money: each lever spends at most its budget of the step.
@@ -79,7 +99,11 @@ def test_invariants_hold_for_any_levers(seed, training_budget, recruit_budget, m
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), budget=st.floats(10.0, 800.0))
 def test_training_spending_never_exceeds_cumulative_budget(seed, budget):
-    model = TransitionModel(small_config(n_communes=40, years=3, seed=seed, training={"budget_eur_per_staff": budget, "modality": "blended"}))
+    model = TransitionModel(
+        small_config(
+            n_communes=40, years=3, seed=seed, training={"budget_eur_per_staff": budget, "modality": "blended"}
+        )
+    )
     allocated = spent = 0.0
     for _ in range(model.n_steps):
         allocated += budget * model.colls.n_staff.sum() / model.steps_per_year

@@ -21,9 +21,18 @@ CITATION = re.compile(r"seed 00[0-4] L\d+")
 def comments(text: str) -> str:
     """The YAML comments of a file as one line (a citation may span two comment lines)."""
     return " ".join(line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#"))
+
+
 REQUIRED = {
-    "business_as_usual", "massive_targeted_training", "mutualisation_first", "recruitment_first", "mediation",
-    "combined", "equal_budget_training", "equal_budget_recruitment", "equal_budget_mutualisation",
+    "business_as_usual",
+    "massive_targeted_training",
+    "mutualisation_first",
+    "recruitment_first",
+    "mediation",
+    "combined",
+    "equal_budget_training",
+    "equal_budget_recruitment",
+    "equal_budget_mutualisation",
 }
 
 
@@ -71,16 +80,30 @@ def test_lever_and_stress_options_cite_sources_and_flag_assumed_values(group):
 
 def test_lever_values_and_options_can_be_overridden_on_top_of_a_scenario():
     cfg = to_config(compose_config(["scenario=massive_targeted_training", "training.budget_eur_per_staff=300"]))
-    assert (cfg.training.budget_eur_per_staff, cfg.training.targeting, cfg.training.modality) == (300.0, "furthest", "blended")
+    assert (cfg.training.budget_eur_per_staff, cfg.training.targeting, cfg.training.modality) == (
+        300.0,
+        "furthest",
+        "blended",
+    )
     cfg = to_config(compose_config(["scenario=massive_targeted_training", "training=tutoring"]))
     assert cfg.training.modality == "tutoring" and cfg.scenario_name == "massive_targeted_training"
-    cfg = to_config(compose_config(["training=tutoring", "scenario=combined", "mutualisation=opsn"]))  # order does not matter
-    assert cfg.training.modality == "tutoring" and cfg.mutualisation.mode == "opsn" and cfg.mediation.every_agent_mediator
+    cfg = to_config(
+        compose_config(["training=tutoring", "scenario=combined", "mutualisation=opsn"])
+    )  # order does not matter
+    assert (
+        cfg.training.modality == "tutoring" and cfg.mutualisation.mode == "opsn" and cfg.mediation.every_agent_mediator
+    )
 
 
 def test_levers_combine_freely_with_any_scenario_and_stress_tests():
-    cfg = to_config(compose_config(["scenario=mediation", "referents=network", "recruitment=pooled", "stress=[lockdown,cyber_attack]"]))
-    assert cfg.mediation.every_agent_mediator and cfg.referents.budget_eur_per_staff > 0 and cfg.recruitment.pooled_hiring
+    cfg = to_config(
+        compose_config(
+            ["scenario=mediation", "referents=network", "recruitment=pooled", "stress=[lockdown,cyber_attack]"]
+        )
+    )
+    assert (
+        cfg.mediation.every_agent_mediator and cfg.referents.budget_eur_per_staff > 0 and cfg.recruitment.pooled_hiring
+    )
     assert cfg.drivers.lockdown and cfg.drivers.cyber_attacks and not cfg.drivers.budget_cut
     cfg = to_config(compose_config(["scenario=combined", "stress=budget_cut"]))
     assert cfg.drivers.budget_cut and not cfg.drivers.lockdown
@@ -146,7 +169,9 @@ def test_scenario_comparison_sweeps_every_scenario_but_the_equal_budget_arms():
 
 
 def test_slurm_launcher_composes_from_submitit_with_a_settable_partition():
-    cfg = compose_with_hydra(["hydra/launcher=slurm", "hydra.launcher.partition=compute", "hydra.launcher.account=proj"])
+    cfg = compose_with_hydra(
+        ["hydra/launcher=slurm", "hydra.launcher.partition=compute", "hydra.launcher.account=proj"]
+    )
     launcher = cfg.hydra.launcher
     assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert (launcher.partition, launcher.account) == ("compute", "proj")

@@ -42,9 +42,17 @@ def test_sweep_on_slurm_records_failures_and_resumes(tmp_path):
     sweep = base / "sweep"
     partition = os.environ.get("SIM_SLURM_PARTITION", "debug")
     args = [
-        sys.executable, "-m", "sim", "-m", *TINY, "seed=0,1",
-        "hydra/launcher=slurm", f"hydra.launcher.partition={partition}", "hydra.launcher.mem_gb=1",
-        "hydra.launcher.timeout_min=10", f"hydra.sweep.dir={sweep}",
+        sys.executable,
+        "-m",
+        "sim",
+        "-m",
+        *TINY,
+        "seed=0,1",
+        "hydra/launcher=slurm",
+        f"hydra.launcher.partition={partition}",
+        "hydra.launcher.mem_gb=1",
+        "hydra.launcher.timeout_min=10",
+        f"hydra.sweep.dir={sweep}",
     ]
 
     def job(seed):

@@ -26,7 +26,15 @@ TINY = ("territory=small", "territory.n_communes=40", "simulation=short", "simul
 
 def sim(*args, cwd, env=None, timeout=300):
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "sim", *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
 
 
 def job(sweep: Path, seed: int) -> Path:
@@ -79,7 +87,14 @@ def test_failed_jobs_do_not_stop_the_sweep_and_a_relaunch_redoes_only_them(tmp_p
     sweep = tmp_path / "sweep"
     common = ("-m", *TINY, f"hydra.sweep.dir={sweep}")
     # First launch with joblib (2 workers); the run of seed 1 fails.
-    first = sim(*common, "seed=0,1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path, env={"SIM_INJECT_FAILURE": "1"})
+    first = sim(
+        *common,
+        "seed=0,1",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        cwd=tmp_path,
+        env={"SIM_INJECT_FAILURE": "1"},
+    )
     assert first.returncode == 0, first.stderr
     assert io.is_complete(job(sweep, 0)) and not (job(sweep, 0) / io.ERROR).exists()
     error = json.loads((job(sweep, 1) / io.ERROR).read_text())
@@ -126,7 +141,15 @@ def test_submitit_local_launcher_runs_pickled_jobs_in_fresh_processes(tmp_path):
     # node; submitit_local does so on this machine (tests/test_slurm.py runs real SLURM).
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs the [slurm] extra")
     sweep = tmp_path / "sweep"
-    proc = sim("-m", *TINY, "seed=3", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    proc = sim(
+        "-m",
+        *TINY,
+        "seed=3",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=5",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert io.read_manifest(job(sweep, 3))["seed"] == 3 and io.is_complete(job(sweep, 3))
     assert any(p.name.endswith("_result.pkl") for p in (sweep / ".submitit").rglob("*"))  # went through submitit

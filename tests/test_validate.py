@@ -15,7 +15,14 @@ from sim import validate as v
 def _ts(metric: str, values, years=None) -> pd.DataFrame:
     years = years if years is not None else [2021 + 0.25 * i for i in range(len(values))]
     return pd.DataFrame(
-        {"step": range(len(values)), "year": years, "stratum_kind": "all", "stratum": "all", "metric": metric, "value": values}
+        {
+            "step": range(len(values)),
+            "year": years,
+            "stratum_kind": "all",
+            "stratum": "all",
+            "metric": metric,
+            "value": values,
+        }
     )
 
 
@@ -35,7 +42,13 @@ def test_band_maturity_uses_communes_in_band_order():
 
 @pytest.mark.parametrize(
     "values, expected",
-    [([0.1, 0.2, 0.3, 0.4], 1.0), ([0.1, 0.3, 0.2, 0.4], 2 / 3), ([0.4, 0.3], 0.0), ([0.1, math.nan, 0.2], 1.0), ([0.5], math.nan)],
+    [
+        ([0.1, 0.2, 0.3, 0.4], 1.0),
+        ([0.1, 0.3, 0.2, 0.4], 2 / 3),
+        ([0.4, 0.3], 0.0),
+        ([0.1, math.nan, 0.2], 1.0),
+        ([0.5], math.nan),
+    ],
 )
 def test_increasing_share(values, expected):
     got = v.increasing_share(values)
@@ -52,7 +65,11 @@ def test_spread_and_top_rest_gap():
 
 def test_rank_correlation_of_size_and_maturity():
     colls = pd.DataFrame(
-        {"kind": ["commune"] * 4 + ["epci"], "population": [100, 1000, 10, 5000, 1e6], "maturity": [0.2, 0.3, 0.1, 0.9, 0.0]}
+        {
+            "kind": ["commune"] * 4 + ["epci"],
+            "population": [100, 1000, 10, 5000, 1e6],
+            "maturity": [0.2, 0.3, 0.1, 0.9, 0.0],
+        }
     )
     assert v.size_maturity_correlation(colls) == pytest.approx(1.0)  # the EPCI is left out
     assert v.rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
@@ -63,7 +80,17 @@ def test_rank_correlation_of_size_and_maturity():
 def test_open_data_shares_by_group():
     colls = pd.DataFrame(
         {
-            "kind": ["region", "departement", "departement", "commune", "epci", "commune", "commune", "commune", "epci"],
+            "kind": [
+                "region",
+                "departement",
+                "departement",
+                "commune",
+                "epci",
+                "commune",
+                "commune",
+                "commune",
+                "epci",
+            ],
             "population": [5e6, 1e6, 8e5, 150_000, 400_000, 3_500, 49_999, 3_499, 20_000],
             "open_data": [True, True, False, True, False, True, False, True, False],
         }
@@ -113,7 +140,11 @@ def test_check_criteria():
 
 
 def test_evaluate_mean_interval_and_pass_rule():
-    check_list = [v.Check("2a", "x", "a", ">", 0.0), v.Check("2b", "y", "b", ">", 0.0), v.Check("2c", "z", "c", ">", 0.0)]
+    check_list = [
+        v.Check("2a", "x", "a", ">", 0.0),
+        v.Check("2b", "y", "b", ">", 0.0),
+        v.Check("2c", "z", "c", ">", 0.0),
+    ]
     per_seed = pd.DataFrame(
         {
             "seed": list(range(5)) * 3,

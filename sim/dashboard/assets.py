@@ -73,9 +73,13 @@ def install(directory: Path | None = None, *, quiet: bool = False) -> list[str]:
         return []
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is not installed: it is needed once to fetch Solara's front-end files " + ", ".join(missing))
+        raise RuntimeError(
+            "npm is not installed: it is needed once to fetch Solara's front-end files " + ", ".join(missing)
+        )
     with tempfile.TemporaryDirectory(prefix="solara-assets-") as tmp:
-        out = subprocess.run([npm, "pack", "--silent", *missing], cwd=tmp, capture_output=True, text=True, timeout=600, check=False)
+        out = subprocess.run(
+            [npm, "pack", "--silent", *missing], cwd=tmp, capture_output=True, text=True, timeout=600, check=False
+        )
         if out.returncode != 0:
             raise RuntimeError(f"npm pack failed ({out.returncode}): {out.stderr.strip()}")
         for spec in missing:

@@ -64,7 +64,10 @@ def Summary(model: DashboardModel):
         if model.error:
             solara.Error(label="The model was not built: fix the input, then press Reset.", classes=["dash-error"])
             solara.v.Html(
-                tag="pre", class_="dash-error-message", style_="white-space: pre-wrap; font-size: 0.85em", children=[model.error]
+                tag="pre",
+                class_="dash-error-message",
+                style_="white-space: pre-wrap; font-size: 0.85em",
+                children=[model.error],
             )
             return
         i = model.inputs
@@ -117,7 +120,9 @@ def Summary(model: DashboardModel):
                 )
             ],
         )
-        solara.v.Html(tag="div", class_="dash-overrides", style_=note, children=["Overrides: " + " ".join(model.overrides)])
+        solara.v.Html(
+            tag="div", class_="dash-overrides", style_=note, children=["Overrides: " + " ".join(model.overrides)]
+        )
 
 
 def _table_rows(model: DashboardModel) -> list:
@@ -128,7 +133,11 @@ def _table_rows(model: DashboardModel) -> list:
     rows = [solara.v.Html(tag="tr", children=[td("", bold=True), td("start", bold=True), td("now", bold=True)])]
     for metric, label, template in HEADLINES:
         start, now = model.first(metric), model.latest(metric)
-        cells = [td(label), td(_fmt(template, start), f"dash-start-{metric}"), td(_fmt(template, now), f"dash-value-{metric}")]
+        cells = [
+            td(label),
+            td(_fmt(template, start), f"dash-start-{metric}"),
+            td(_fmt(template, now), f"dash-value-{metric}"),
+        ]
         rows.append(solara.v.Html(tag="tr", children=cells))
     policy = model.spend_cumulative()
     own = model.spend_cumulative(("investment", "own_training"))
@@ -290,7 +299,15 @@ class SpendChart(TimeChart):
         for i, lever in enumerate(LEVER_SPEND):  # legend proxies: fixed colours, drawn once
             self.ax.fill_between([], [], [], color=f"C{i}", alpha=0.85, label=lever)
         self.ax.legend(fontsize=8, loc="upper left", ncols=2)
-        self.empty = self.ax.text(0.5, 0.5, "no policy lever has spent money yet", ha="center", va="center", transform=self.ax.transAxes, color="#666")
+        self.empty = self.ax.text(
+            0.5,
+            0.5,
+            "no policy lever has spent money yet",
+            ha="center",
+            va="center",
+            transform=self.ax.transAxes,
+            color="#666",
+        )
 
     def curves(self, model):
         return []
@@ -362,7 +379,9 @@ def chart_png(model: DashboardModel, kind: type[BlitChart]) -> bytes:
 def ChartView(model: DashboardModel, kind: type, css: str):
     """One blitted chart, re-encoded only when a step has completed."""
     update_counter.get()
-    png = solara.use_memo(lambda: chart_png(model, kind) if model.sim is not None else None, [id(model), model.completed])
+    png = solara.use_memo(
+        lambda: chart_png(model, kind) if model.sim is not None else None, [id(model), model.completed]
+    )
     if png is None:
         return solara.Text("")
     with solara.Column(classes=[css], style={"width": "100%"}) as main:

@@ -92,7 +92,9 @@ def _parse_number(text, label: str) -> float | None:
     try:
         value = float(str(text).strip().replace(",", ".").replace(" ", "").replace("\u202f", ""))
     except ValueError:
-        raise InputError(f"{label}: {str(text)!r} is not a number (leave it blank to keep the scenario's value)") from None
+        raise InputError(
+            f"{label}: {str(text)!r} is not a number (leave it blank to keep the scenario's value)"
+        ) from None
     if not math.isfinite(value):
         raise InputError(f"{label}: {text!r} is not a finite number")
     return value
@@ -135,7 +137,11 @@ def build_overrides(
         "simulation.figures=false",
         f"seed={_parse_seed(seed)}",
     ]
-    choices = {"training_modality": training_modality, "training_targeting": training_targeting, "mutualisation_mode": mutualisation_mode}
+    choices = {
+        "training_modality": training_modality,
+        "training_targeting": training_targeting,
+        "mutualisation_mode": mutualisation_mode,
+    }
     for kwarg, key, label, allowed in CHOICE_LEVERS:
         value = choices[kwarg]
         if value in (None, "", AS_SCENARIO):
@@ -195,14 +201,14 @@ class DashboardModel(mesa.Model):
         rng=None,
     ):
         super().__init__(rng=rng)
-        self.inputs = dict(
-            n_communes=n_communes, scenario_name=scenario_name, years=years, seed=seed,
-            training_budget=training_budget, training_modality=training_modality,
-            training_targeting=training_targeting, mutualisation_mode=mutualisation_mode,
-            mutualisation_coverage=mutualisation_coverage, mutualisation_subsidy=mutualisation_subsidy,
-            recruitment_budget=recruitment_budget, mediation_budget=mediation_budget,
-            sponsorship_budget=sponsorship_budget, referents_budget=referents_budget,
-        )  # fmt: skip
+        self.inputs = {
+            "n_communes": n_communes, "scenario_name": scenario_name, "years": years, "seed": seed,
+            "training_budget": training_budget, "training_modality": training_modality,
+            "training_targeting": training_targeting, "mutualisation_mode": mutualisation_mode,
+            "mutualisation_coverage": mutualisation_coverage, "mutualisation_subsidy": mutualisation_subsidy,
+            "recruitment_budget": recruitment_budget, "mediation_budget": mediation_budget,
+            "sponsorship_budget": sponsorship_budget, "referents_budget": referents_budget,
+        }  # fmt: skip
         self.error: str | None = None
         self.sim: TransitionModel | None = None
         self.overrides: list[str] = []
@@ -275,7 +281,10 @@ class DashboardModel(mesa.Model):
     def series(self, metric: str, stratum_kind: str = "all") -> dict[str, pd.Series]:
         """One metric over time: {stratum: Series indexed by year} (stratum "all" for totals)."""
         groups = self._index().get((stratum_kind, metric), {})
-        return {stratum: pd.Series(values, index=years, name=stratum, dtype=float) for stratum, (years, values) in groups.items()}
+        return {
+            stratum: pd.Series(values, index=years, name=stratum, dtype=float)
+            for stratum, (years, values) in groups.items()
+        }
 
     def latest(self, metric: str, stratum_kind: str = "all", stratum: str = "all") -> float:
         """Last recorded value (NaN before any record)."""

@@ -35,7 +35,10 @@ def step(model) -> None:
     d, b, med = model.cfg.drivers, model.cfg.behaviour, model.cfg.mediation
     spy = model.steps_per_year
     c.services_online = np.clip(
-        c.services_online + services_change(c.services_online, c.maturity, c.capacity_index, b.services_speed, d.obligation_pull, d.online_target),
+        c.services_online
+        + services_change(
+            c.services_online, c.maturity, c.capacity_index, b.services_speed, d.obligation_pull, d.online_target
+        ),
         0.0,
         1.0,
     )

@@ -46,9 +46,18 @@ def step(model) -> None:
     pooled = c.pool >= 0
     fte = own_fte + model.pool_fte_share + model.pooled_recruited_share()
     c.capacity_index = capacity_index(fte, real_staff, (own_fte < b.dsi_critical_fte) & ~pooled)
-    inv = investment_index(np.maximum(model.alloc_investment, 0.0), real_staff, b.investment_ref_eur_per_staff, b.investment_fixed_eur)
+    inv = investment_index(
+        np.maximum(model.alloc_investment, 0.0), real_staff, b.investment_ref_eur_per_staff, b.investment_fixed_eur
+    )
     model.spend["investment"] += float(np.maximum(model.alloc_investment, 0.0).sum())
     skill = np.clip(np.nan_to_num(c.staff_mean_skill) / max(model.required_skill, 1e-9), 0.0, 1.0)
     w = b.maturity_weights
     drive = w[0] * inv + w[1] * c.capacity_index + w[2] * skill + w[3] * c.sponsorship
-    c.maturity = np.clip(c.maturity + maturity_change(c.maturity, drive, c.capacity_index, b.maturity_speed, b.maturity_erosion, b.absorptive_floor), 0.0, 1.0)
+    c.maturity = np.clip(
+        c.maturity
+        + maturity_change(
+            c.maturity, drive, c.capacity_index, b.maturity_speed, b.maturity_erosion, b.absorptive_floor
+        ),
+        0.0,
+        1.0,
+    )

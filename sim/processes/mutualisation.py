@@ -71,7 +71,9 @@ def step(model) -> None:
         sim_share, _ = group_mean(sim_key[communes], pooled[communes].astype(float), sim_size)
         pooled_share = pooled[communes].mean()
         push = m.push_rate if pooled_share < m.coverage else 0.0
-        hazard = join_hazard(c.capacity_index, np.nan_to_num(nb_share[np.maximum(keys, 0)]), np.nan_to_num(sim_share[sim_key]), push, m)
+        hazard = join_hazard(
+            c.capacity_index, np.nan_to_num(nb_share[np.maximum(keys, 0)]), np.nan_to_num(sim_share[sim_key]), push, m
+        )
         p = 1.0 - np.exp(-hazard / model.steps_per_year)
         joins = candidates & (model.rng.random(c.n) < p)
         c.pool[joins] = keys[joins]

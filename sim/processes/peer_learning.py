@@ -34,7 +34,7 @@ def step(model) -> None:
     emp = st.active_employers()
     skill = st.skill[rows]
     proficient = skill >= model.required_skill
-    ref_own, n_prof = group_mean(emp[proficient], skill[proficient], c.n)
+    ref_own, _n_prof = group_mean(emp[proficient], skill[proficient], c.n)
     referents_per_staff = c.referents / real_staff
 
     pooled = c.pool >= 0
@@ -44,7 +44,9 @@ def step(model) -> None:
         ref_pool, _ = group_mean(pool_of_row[emp[proficient]], skill[proficient], n_pools + 1)
         pool_ref_fte = np.bincount(pool_of_row, weights=c.referents, minlength=n_pools + 1)
         pool_staff = np.bincount(pool_of_row, weights=real_staff, minlength=n_pools + 1)
-        spill = np.where(pooled, r.pool_spillover * pool_ref_fte[pool_of_row] / np.maximum(pool_staff[pool_of_row], 1.0), 0.0)
+        spill = np.where(
+            pooled, r.pool_spillover * pool_ref_fte[pool_of_row] / np.maximum(pool_staff[pool_of_row], 1.0), 0.0
+        )
         referents_per_staff = referents_per_staff + spill
         ref_pool_row = np.where(pooled, ref_pool[pool_of_row], np.nan)
         reference = np.fmax(ref_own, ref_pool_row)

@@ -44,7 +44,7 @@ def step(model) -> None:
         pooled = c.pool >= 0
         unit = np.where(pooled, hosts[np.maximum(c.pool, 0)], unit)
     weight = np.bincount(unit, weights=model.budget_staff, minlength=c.n)
-    n_open = posts - int(round(c.recruited_fte.sum()))
+    n_open = posts - round(c.recruited_fte.sum())
     hires = np.zeros(0, dtype=np.int64)
     if n_open > 0 and weight.sum() > 0:
         where = model.rng.choice(c.n, size=n_open, p=weight / weight.sum())

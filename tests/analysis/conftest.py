@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # fake_runs is a helper module beside the tests
     sys.path.insert(0, str(HERE))
 
-import fake_runs  # noqa: E402
+import fake_runs
 
 
 @pytest.fixture(scope="session")

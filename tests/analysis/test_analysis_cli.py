@@ -19,8 +19,15 @@ PACKAGE_PARENT = str(Path(analysis.__file__).resolve().parent.parent)
 
 def run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([PACKAGE_PARENT, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_top_level_help_in_a_subprocess(tmp_path):
@@ -51,8 +58,9 @@ def test_every_command_explains_itself(command, words, capsys):
 
 def test_load_end_to_end_in_a_subprocess(sweep_root, tmp_path):
     out = tmp_path / "sweep.parquet"
-    res = run_module("load", str(sweep_root), "-o", str(out), "--strict", "--skipped-csv",
-                     str(tmp_path / "runs.csv"), cwd=tmp_path)
+    res = run_module(
+        "load", str(sweep_root), "-o", str(out), "--strict", "--skipped-csv", str(tmp_path / "runs.csv"), cwd=tmp_path
+    )
     assert res.returncode == EXIT_SKIPPED, res.stderr  # --strict: some runs were skipped
     assert "Loaded 15 of 19 runs" in res.stdout
     assert "[failed] run failed: ValueError: budget must be >= 0" in res.stdout
@@ -64,8 +72,21 @@ def test_load_end_to_end_in_a_subprocess(sweep_root, tmp_path):
 
 def test_load_filters_to_csv(sweep_root, tmp_path, capsys):
     out = tmp_path / "end.csv"
-    code = main(["load", str(sweep_root), "-o", str(out), "--last-step-only", "--metrics", "maturity_mean",
-                 "--stratum-kinds", "all", "--collectivites", str(tmp_path / "coll.parquet")])
+    code = main(
+        [
+            "load",
+            str(sweep_root),
+            "-o",
+            str(out),
+            "--last-step-only",
+            "--metrics",
+            "maturity_mean",
+            "--stratum-kinds",
+            "all",
+            "--collectivites",
+            str(tmp_path / "coll.parquet"),
+        ]
+    )
     assert code == 0
     df = pd.read_csv(out)
     assert len(df) == 15 and set(df["step"]) == {fr.N_STEPS}
@@ -97,31 +118,79 @@ def test_compare_from_a_loaded_table_matches_the_folder(sweep_root, tmp_path):
     assert main(["compare", str(tidy), "--baseline", "baseline", "-o", str(tmp_path / "a")]) == 0
     assert main(["compare", str(sweep_root), "--baseline", "baseline", "-o", str(tmp_path / "b")]) == 0
     for name in ("summary", "differences", "ranking"):
-        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / f"{name}.csv"),
-                                      pd.read_csv(tmp_path / "b" / f"{name}.csv"))
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / "a" / f"{name}.csv"), pd.read_csv(tmp_path / "b" / f"{name}.csv")
+        )
 
 
 def test_compare_with_a_numeric_baseline(grid_root, capsys):
-    assert main(["compare", str(grid_root), "--by", "training.budget_eur_per_agent", "--baseline", "0",
-                 "--metrics", "maturity_mean"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(grid_root),
+                "--by",
+                "training.budget_eur_per_agent",
+                "--baseline",
+                "0",
+                "--metrics",
+                "maturity_mean",
+            ]
+        )
+        == 0
+    )
     assert "Differences against 0" in capsys.readouterr().out
 
 
 def test_plot_and_report_commands(grid_root, tmp_path):
-    assert main(["plot", str(grid_root), "-o", str(tmp_path / "figs"), "--metrics", "maturity_mean",
-                 "--kind", "box"]) == 0
+    assert (
+        main(["plot", str(grid_root), "-o", str(tmp_path / "figs"), "--metrics", "maturity_mean", "--kind", "box"]) == 0
+    )
     names = {p.name for p in (tmp_path / "figs").iterdir()}
     assert {"heatmap_maturity_mean.png", "heatmap_maturity_mean.svg", "collectivites_maturity.svg"} <= names
     out = tmp_path / "r" / "report.html"
-    assert main(["report", str(grid_root), "-o", str(out), "--metrics", "maturity_mean", "--no-figures",
-                 "--by", "training.budget_eur_per_agent", "--baseline", "0"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(grid_root),
+                "-o",
+                str(out),
+                "--metrics",
+                "maturity_mean",
+                "--no-figures",
+                "--by",
+                "training.budget_eur_per_agent",
+                "--baseline",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert "Differences against the baseline" in out.read_text(encoding="utf-8")
 
 
 def test_sensitivity_command_with_an_analytic_model(tmp_path, capsys):
-    code = main(["sensitivity", "morris", "--model", "analysis.sensitivity:Linear", "--metrics", "y",
-                 "--param", "a=0:1", "--param", "dummy=0:1", "--seeds", "2", "--trajectories", "4",
-                 "-o", str(tmp_path)])
+    code = main(
+        [
+            "sensitivity",
+            "morris",
+            "--model",
+            "analysis.sensitivity:Linear",
+            "--metrics",
+            "y",
+            "--param",
+            "a=0:1",
+            "--param",
+            "dummy=0:1",
+            "--seeds",
+            "2",
+            "--trajectories",
+            "4",
+            "-o",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     idx = pd.read_csv(tmp_path / "morris_indices.csv").set_index("parameter")
     assert idx.loc["a", "mu_star"] == pytest.approx(1.0) and idx.loc["dummy", "mu_star"] == pytest.approx(0.0)
@@ -132,14 +201,44 @@ def test_sensitivity_command_with_an_analytic_model(tmp_path, capsys):
 def test_bad_input_gives_an_error_message_not_a_traceback(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "missing")]) == 2
     assert "error:" in capsys.readouterr().err
-    assert main(["sensitivity", "sobol", "--model", "analysis.sensitivity:Linear", "--param", "a=0:1",
-                 "-n", "6", "--metrics", "y", "-o", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "sensitivity",
+                "sobol",
+                "--model",
+                "analysis.sensitivity:Linear",
+                "--param",
+                "a=0:1",
+                "-n",
+                "6",
+                "--metrics",
+                "y",
+                "-o",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "power of 2" in capsys.readouterr().err
 
 
 def test_another_cost_metric(sweep_root, tmp_path):
-    assert main(["compare", str(sweep_root), "--baseline", "baseline", "--cost-metric", "cum_spend_training_eur",
-                 "-o", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(sweep_root),
+                "--baseline",
+                "baseline",
+                "--cost-metric",
+                "cum_spend_training_eur",
+                "-o",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     ranking = pd.read_csv(tmp_path / "ranking.csv").set_index("scenario")
     # training spending is half the total: 6000 - 2000 euros more for 6 Gini points
     assert ranking.loc["training_first", "cum_spend_training_eur"] == pytest.approx(6000.0)

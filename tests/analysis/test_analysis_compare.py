@@ -141,7 +141,8 @@ def test_ranking_by_hand(outcomes):
     assert list(r["fracture_rank"]) == [1, 2, 3]
     assert r["cost_rank"].to_dict() == {"training_first": 3, "mediation": 2, "baseline": 1}
     assert r["cum_spend_total_eur"].to_dict() == pytest.approx(
-        {"training_first": 12000.0, "mediation": 8000.0, "baseline": 4000.0})
+        {"training_first": 12000.0, "mediation": 8000.0, "baseline": 4000.0}
+    )
     # headline fracture: Gini 0.41 -> 0.35 = 6 points for 8000 euros more
     assert r.loc["training_first", "fracture_reduction_pp"] == pytest.approx(6.0)
     assert r.loc["training_first", "extra_cost_eur"] == pytest.approx(8000.0)

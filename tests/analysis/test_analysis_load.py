@@ -57,14 +57,27 @@ def test_only_complete_runs_are_loaded_and_bad_ones_reported(loaded):
 
 def test_tidy_layout_and_known_values(loaded):
     df, rep = loaded
-    assert list(df.columns) == ["run_id", "scenario", "seed", "step", "year", "stratum_kind", "stratum", "metric",
-                                "value"]
+    assert list(df.columns) == [
+        "run_id",
+        "scenario",
+        "seed",
+        "step",
+        "year",
+        "stratum_kind",
+        "stratum",
+        "metric",
+        "value",
+    ]
     assert len(df) == N_GOOD * (fr.N_STEPS + 1) * ROWS_PER_STEP
     assert str(df["step"].dtype) == "int32" and str(df["value"].dtype) == "float64"
     assert isinstance(df["metric"].dtype, pd.CategoricalDtype)
     # job 7 = training_first, seed index 2: maturity_mean at step 2 is END * 0.75
-    row = df[(df["run_id"] == job_id(7)) & (df["step"] == 2) & (df["metric"] == "maturity_mean")
-             & (df["stratum_kind"] == "all")]
+    row = df[
+        (df["run_id"] == job_id(7))
+        & (df["step"] == 2)
+        & (df["metric"] == "maturity_mean")
+        & (df["stratum_kind"] == "all")
+    ]
     assert len(row) == 1
     assert row["value"].iloc[0] == pytest.approx(fr.END["training_first"]["maturity_mean"][2] * 0.75)
     assert row["scenario"].iloc[0] == "training_first" and row["seed"].iloc[0] == fr.SEEDS[2]
@@ -140,8 +153,19 @@ def test_reusing_a_scan_report_gives_the_same_table(sweep_root, loaded):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("3", 3), ("-2", -2), ("2.5", 2.5), ("1e3", 1000.0), ("true", True), ("False", False), ("null", None),
-     ("'007'", "007"), ('"a b"', "a b"), ("training_first", "training_first"), ("[1,2]", "[1,2]")],
+    [
+        ("3", 3),
+        ("-2", -2),
+        ("2.5", 2.5),
+        ("1e3", 1000.0),
+        ("true", True),
+        ("False", False),
+        ("null", None),
+        ("'007'", "007"),
+        ('"a b"', "a b"),
+        ("training_first", "training_first"),
+        ("[1,2]", "[1,2]"),
+    ],
 )
 def test_override_values_are_typed(text, expected):
     value = parse_value(text)
@@ -169,8 +193,13 @@ def test_grid_parameters_become_typed_columns(grid_root):
 
 
 def test_a_run_without_an_override_takes_its_configured_value(tmp_path):
-    fr.write_run(tmp_path / "a", "baseline", 0, overrides=["training.budget_eur_per_agent=300", "seed=0"],
-                 extra_config={"training.budget_eur_per_agent": 300})
+    fr.write_run(
+        tmp_path / "a",
+        "baseline",
+        0,
+        overrides=["training.budget_eur_per_agent=300", "seed=0"],
+        extra_config={"training.budget_eur_per_agent": 300},
+    )
     fr.write_run(tmp_path / "b", "baseline", 1, overrides=["seed=1"])
     df, _ = load(tmp_path, metrics=["maturity_mean"], last_step_only=True, stratum_kinds=["all"])
     got = df.set_index("run_id")["training.budget_eur_per_agent"]
@@ -311,7 +340,7 @@ def test_last_step_without_n_steps_in_the_manifests(tmp_path):
 
 def test_package_exports_the_functions():
     import analysis
-    import analysis.cli  # noqa: F401 - importing submodules must not shadow the functions
+    import analysis.cli
 
     assert callable(analysis.load) and analysis.load is load
     from analysis import load as again

@@ -88,8 +88,9 @@ def test_heatmap_cells_are_means_over_seeds(grid_root):
     fig = plots.heatmap_figure(out, "training.budget_eur_per_agent", "mediation.coverage", "maturity_mean")
     ax = fig.axes[0]
     texts = sorted(t.get_text() for t in ax.texts)
-    expected = sorted(f"{np.mean([fr.grid_value(x, y, k) for k in (0, 1)]):.3g}"
-                      for x in (0, 100, 200) for y in (0.1, 0.2))
+    expected = sorted(
+        f"{np.mean([fr.grid_value(x, y, k) for k in (0, 1)]):.3g}" for x in (0, 100, 200) for y in (0.1, 0.2)
+    )
     assert texts == expected
     assert ax.get_xlabel() == "Training: budget (euros per agent)"
     plots.plt.close(fig)
@@ -111,8 +112,9 @@ def test_maturity_by_population_band(loaded):
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == fr.POP_BANDS
     heights = [round(b.get_height(), 10) for b in ax.patches]
-    expected = [round(np.mean(fr.END[s]["maturity_mean"]) + off, 10)
-                for s in sorted(fr.END) for off in fr.POP_BAND_OFFSET]
+    expected = [
+        round(np.mean(fr.END[s]["maturity_mean"]) + off, 10) for s in sorted(fr.END) for off in fr.POP_BAND_OFFSET
+    ]
     assert heights == pytest.approx(expected)
     assert ax.get_xlabel() == "Population band (inhabitants)"
     plots.plt.close(fig)
@@ -151,6 +153,11 @@ def test_plot_all_on_a_2d_sweep_includes_the_heatmap(tmp_path, grid_root):
     df, _ = load(grid_root, metrics=["maturity_mean", "spend_total_eur"])
     paths = plots.plot_all(df, tmp_path, metrics=["maturity_mean"])
     names = {p.name for p in paths}
-    assert {"heatmap_maturity_mean.png", "heatmap_maturity_mean.svg", "timeseries_maturity_mean.svg",
-            "timeseries_cum_spend_total_eur.png", "distribution_cum_spend_total_eur.png"} <= names
+    assert {
+        "heatmap_maturity_mean.png",
+        "heatmap_maturity_mean.svg",
+        "timeseries_maturity_mean.svg",
+        "timeseries_cum_spend_total_eur.png",
+        "distribution_cum_spend_total_eur.png",
+    } <= names
     assert all(p.stat().st_size > 5_000 for p in paths)

@@ -69,7 +69,7 @@ def test_report_lists_skipped_runs_with_reasons(report_html):
     assert "Skipped runs" in report_html
     assert "15 of 19 runs loaded" in report_html
     for job, words in ((15, "sha256"), (16, "sha256"), (17, "budget must be &gt;= 0"), (18, "no manifest.json")):
-        row = re.search(rf"<td>multirun/2026-11-23/17-45-00/{job}</td>(.*?)</tr>", report_html, re.S)
+        row = re.search(rf"<td>multirun/2026-11-23/17-45-00/{job}</td>(.*?)</tr>", report_html, re.DOTALL)
         assert row is not None and words in row.group(1)
 
 

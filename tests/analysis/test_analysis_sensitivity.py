@@ -120,8 +120,14 @@ def test_parallel_runs_give_the_same_results():
 def test_results_are_saved_with_a_figure(tmp_path):
     res = morris(linear_problem(1), model=Linear({"a": 5.0, "b": 1.0}), trajectories=4)
     paths = {p.name for p in res.save(tmp_path)}
-    assert paths == {"morris_indices.csv", "morris_indices.parquet", "morris_evaluations.parquet",
-                     "morris_problem.yaml", "morris_indices.png", "morris_indices.svg"}
+    assert paths == {
+        "morris_indices.csv",
+        "morris_indices.parquet",
+        "morris_evaluations.parquet",
+        "morris_problem.yaml",
+        "morris_indices.png",
+        "morris_indices.svg",
+    }
     back = pd.read_csv(tmp_path / "morris_indices.csv")
     pd.testing.assert_frame_equal(back, res.indices, check_dtype=False)
     saved = yaml.safe_load((tmp_path / "morris_problem.yaml").read_text())
@@ -133,20 +139,37 @@ def test_results_are_saved_with_a_figure(tmp_path):
 
 def test_problem_from_yaml_and_command_line(tmp_path):
     f = tmp_path / "sa.yaml"
-    f.write_text(yaml.safe_dump({
-        "parameters": {"training.budget_eur_per_staff": [0, 500],
-                       "territory.n_communes": {"low": 40, "high": 120, "type": "int"}},
-        "seeds": 2, "overrides": ["simulation.years=2"], "metrics": ["maturity_mean"]}, sort_keys=False))
-    p = make_problem(["training.budget_eur_per_staff=0:1000", "mediation.exit_rate=0:1"], f,
-                     overrides=["territory.kind=synthetic"])
+    f.write_text(
+        yaml.safe_dump(
+            {
+                "parameters": {
+                    "training.budget_eur_per_staff": [0, 500],
+                    "territory.n_communes": {"low": 40, "high": 120, "type": "int"},
+                },
+                "seeds": 2,
+                "overrides": ["simulation.years=2"],
+                "metrics": ["maturity_mean"],
+            },
+            sort_keys=False,
+        )
+    )
+    p = make_problem(
+        ["training.budget_eur_per_staff=0:1000", "mediation.exit_rate=0:1"], f, overrides=["territory.kind=synthetic"]
+    )
     assert p.names == ["training.budget_eur_per_staff", "territory.n_communes", "mediation.exit_rate"]
     assert p.parameters[0].high == 1000  # the command line wins
     assert p.parameters[1].kind == "int"
     assert p.seeds == [0, 1] and p.metrics == ["maturity_mean"]
     assert p.overrides == ["simulation.years=2", "territory.kind=synthetic"]
     ov = p.overrides_for([250.0, 77.6, 0.5], seed=1)
-    assert ov == ["simulation.years=2", "territory.kind=synthetic", "training.budget_eur_per_staff=250.0",
-                  "territory.n_communes=78", "mediation.exit_rate=0.5", "seed=1"]
+    assert ov == [
+        "simulation.years=2",
+        "territory.kind=synthetic",
+        "training.budget_eur_per_staff=250.0",
+        "territory.n_communes=78",
+        "mediation.exit_rate=0.5",
+        "seed=1",
+    ]
     assert p.salib() == {"num_vars": 3, "names": p.names, "bounds": [[0.0, 1000.0], [40.0, 120.0], [0.0, 1.0]]}
 
 
@@ -189,14 +212,16 @@ def test_model_resolution():
 
 
 def test_outcomes_of_a_single_run_timeseries():
-    ts = pd.DataFrame({
-        "step": np.array([0, 0, 1, 1, 2, 2], dtype="int32"),
-        "year": [2021.0, 2021.0, 2021.25, 2021.25, 2021.5, 2021.5],
-        "stratum_kind": ["all"] * 6,
-        "stratum": ["all"] * 6,
-        "metric": ["maturity_mean", "spend_total_eur"] * 3,
-        "value": [0.1, 0.0, 0.2, 100.0, 0.3, 150.0],
-    })
+    ts = pd.DataFrame(
+        {
+            "step": np.array([0, 0, 1, 1, 2, 2], dtype="int32"),
+            "year": [2021.0, 2021.0, 2021.25, 2021.25, 2021.5, 2021.5],
+            "stratum_kind": ["all"] * 6,
+            "stratum": ["all"] * 6,
+            "metric": ["maturity_mean", "spend_total_eur"] * 3,
+            "value": [0.1, 0.0, 0.2, 100.0, 0.3, 150.0],
+        }
+    )
     out = outcomes_of_timeseries(ts)
     assert out["maturity_mean"] == pytest.approx(0.3)
     assert out["cum_spend_total_eur"] == pytest.approx(250.0)

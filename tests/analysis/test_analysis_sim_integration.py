@@ -8,9 +8,9 @@ import pytest
 
 api = pytest.importorskip("sim.api")
 
-from analysis.compare import compare_to_baseline, run_outcomes  # noqa: E402
-from analysis.load import load, load_collectivites  # noqa: E402
-from analysis.sensitivity import SimModel  # noqa: E402
+from analysis.compare import compare_to_baseline, run_outcomes
+from analysis.load import load, load_collectivites
+from analysis.sensitivity import SimModel
 
 FIXED = ["territory.n_communes=40", "simulation.years=2", "simulation.figures=false", "simulation.progress=false"]
 
@@ -35,7 +35,11 @@ def test_real_runs_load_with_their_parameters(real_sweep):
     assert {"training", "territory.n_communes", "simulation.years", "scenario", "seed"} <= set(df.columns)
     runs = df.drop_duplicates("run_id")
     assert sorted(zip(runs["training"].astype(str), runs["seed"], strict=True)) == [
-        ("none", 0), ("none", 1), ("tutoring", 0), ("tutoring", 1)]
+        ("none", 0),
+        ("none", 1),
+        ("tutoring", 0),
+        ("tutoring", 1),
+    ]
     assert (runs["territory.n_communes"] == 40).all()
     assert set(runs["scenario"].astype(str)) == {"business_as_usual"}  # from config scenario_name
     assert {"maturity_mean", "maturity_gini", "spend_total_eur"} <= set(df["metric"].astype(str))

@@ -12,7 +12,7 @@ pytest.importorskip("solara", reason="the dashboard extra (solara) is not instal
 from sim.dashboard import model as dm
 from sim.dashboard.model import AS_SCENARIO, DashboardModel, InputError, build_overrides, model_params
 
-SMALL = dict(n_communes=60, years=2)  # 8 steps on a small territory: a fraction of a second
+SMALL = {"n_communes": 60, "years": 2}  # 8 steps on a small territory: a fraction of a second
 
 
 def test_inputs_become_hydra_overrides_and_config_values():
@@ -52,15 +52,24 @@ def test_blank_inputs_keep_the_scenario_values():
 @pytest.mark.parametrize(
     ("inputs", "expected"),
     [
-        (dict(training_budget="abc"), "Training budget (EUR/staff/yr): 'abc' is not a number"),
-        (dict(training_budget="-5"), "training.budget_eur_per_staff [Training budget (EUR/staff/yr)]=-5.0 is below its minimum 0.0"),
-        (dict(mutualisation_coverage="1.5"), "mutualisation.coverage [Pooling coverage target (0-1)]=1.5 is above its maximum 1.0"),
-        (dict(seed="x"), "Seed: 'x' is not a whole number"),
-        (dict(seed="-1"), "seed [Seed]=-1 is below its minimum 0"),
-        (dict(training_budget="inf"), "is not a finite number"),
-        (dict(n_communes=2), "territory.n_communes [Communes]=2 is below its minimum 3"),
-        (dict(scenario_name="no_such_scenario"), "Scenario: 'no_such_scenario' is not one of business_as_usual"),
-        (dict(training_modality="lectures"), "Training modality: 'lectures' is not allowed; allowed values: elearning, blended, tutoring"),
+        ({"training_budget": "abc"}, "Training budget (EUR/staff/yr): 'abc' is not a number"),
+        (
+            {"training_budget": "-5"},
+            "training.budget_eur_per_staff [Training budget (EUR/staff/yr)]=-5.0 is below its minimum 0.0",
+        ),
+        (
+            {"mutualisation_coverage": "1.5"},
+            "mutualisation.coverage [Pooling coverage target (0-1)]=1.5 is above its maximum 1.0",
+        ),
+        ({"seed": "x"}, "Seed: 'x' is not a whole number"),
+        ({"seed": "-1"}, "seed [Seed]=-1 is below its minimum 0"),
+        ({"training_budget": "inf"}, "is not a finite number"),
+        ({"n_communes": 2}, "territory.n_communes [Communes]=2 is below its minimum 3"),
+        ({"scenario_name": "no_such_scenario"}, "Scenario: 'no_such_scenario' is not one of business_as_usual"),
+        (
+            {"training_modality": "lectures"},
+            "Training modality: 'lectures' is not allowed; allowed values: elearning, blended, tutoring",
+        ),
     ],
 )
 def test_invalid_inputs_give_a_message_not_an_exception(inputs, expected):

@@ -23,7 +23,9 @@ def test_required_packages_are_read_from_solara():
 
 
 def test_tarball_names_follow_npm_pack():
-    assert assets.tarball_name("@widgetti/vue-grid-layout@2.3.13-alpha.2") == "widgetti-vue-grid-layout-2.3.13-alpha.2.tgz"
+    assert (
+        assets.tarball_name("@widgetti/vue-grid-layout@2.3.13-alpha.2") == "widgetti-vue-grid-layout-2.3.13-alpha.2.tgz"
+    )
     assert assets.tarball_name("requirejs@2.3.6") == "requirejs-2.3.6.tgz"
 
 

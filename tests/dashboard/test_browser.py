@@ -81,7 +81,9 @@ def server(tmp_path_factory):
 
     # SolaraViz lays components on Solara's draggable grid, whose front end (vue-grid-layout)
     # fails under Vue 3 ("GlobalVue.use is not a function"): the page stays empty.
-    assert int(ipyvue.__version__.split(".")[0]) < 3, "the dashboard needs ipyvue<3 and ipyvuetify<3 (pyproject's dashboard extra)"
+    assert int(ipyvue.__version__.split(".")[0]) < 3, (
+        "the dashboard needs ipyvue<3 and ipyvuetify<3 (pyproject's dashboard extra)"
+    )
     port = _free_port()
     log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
     env = {
@@ -91,7 +93,9 @@ def server(tmp_path_factory):
     }
     cmd = [sys.executable, "-m", "sim.dashboard", "--port", str(port), "--host", "127.0.0.1", "--production"]
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=log_path.parent, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=log_path.parent, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 120
@@ -152,7 +156,9 @@ def _set_text(page, label: str, text: str) -> None:
 
 def _choose(page, label: str, option: str) -> None:
     page.locator(".v-select").filter(has=page.get_by_text(label, exact=True)).click()
-    page.locator(".menuable__content__active .v-list-item").filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).click()
+    page.locator(".menuable__content__active .v-list-item").filter(
+        has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")
+    ).click()
 
 
 def _expect_text(page, css: str, pattern: str):

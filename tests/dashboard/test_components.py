@@ -135,7 +135,14 @@ def test_the_page_in_python_reset_with_a_lever_then_with_an_invalid_input():
 
     _box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
     selects = [w.label for w in rc.find(ipyvuetify.Select).widgets]
-    assert selects == ["Scenario", "Communes (territory size)", "Years simulated", "Training modality", "Training targeting", "Pooling structure"]
+    assert selects == [
+        "Scenario",
+        "Communes (territory size)",
+        "Years simulated",
+        "Training modality",
+        "Training targeting",
+        "Pooling structure",
+    ]
     assert _text(rc, "dash-step") == "Step 0 / 40 · year 2021.00"
     assert len(rc.find(ipyvue.Html, class_="dash-error-message").widgets) == 0
 
