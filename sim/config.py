@@ -35,17 +35,57 @@ def param(
     hi: float | None = None,
     choices: tuple[str, ...] | None = None,
     source: str = ASSUMPTION,
+    prior: tuple[float, float] | None = None,
 ) -> Any:
-    """Declare a configuration field with its documentation and its allowed values."""
-    meta = {"help": help, "unit": unit, "lo": lo, "hi": hi, "choices": choices, "source": source}
+    """Declare a configuration field with its documentation and its allowed values.
+
+    ``prior`` marks an uncertain behavioural parameter: the (low, high) range its value may take
+    given what is known (narrow when sourced, wide for assumptions). Calibration explores it and
+    experiments on an ensemble draw from it (:func:`uncertain_params`).
+    """
+    if prior is not None:
+        p_lo, p_hi = prior
+        if not p_lo < p_hi or (lo is not None and p_lo < lo) or (hi is not None and p_hi > hi):
+            raise ValueError(f"prior {prior} must be increasing and within [{lo}, {hi}]")
+        if not (isinstance(default, (int, float)) and p_lo <= default <= p_hi):
+            raise ValueError(f"default {default!r} must be a number inside its prior {prior}")
+    meta = {"help": help, "unit": unit, "lo": lo, "hi": hi, "choices": choices, "source": source, "prior": prior}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
 
 
+@dataclass(frozen=True)
+class Lever:
+    """What a policy-lever config group is, for every list that shows levers (reports, dashboard,
+    spending tables): its title, the field that sets its yearly budget, and the key under which
+    the model records the euros it spends (``spend_<key>_eur``)."""
+
+    title: str
+    title_fr: str
+    budget_field: str = "budget_eur_per_staff"
+    spend_key: str = ""
+    summary: str = ""
+
+
+def group(title: str, title_fr: str = "", *, lever: Lever | None = None):
+    """Class decorator declaring a config group's title (and, for a policy lever, its
+    :class:`Lever` metadata). Every list of groups and levers is derived from these declarations
+    (:data:`GROUPS`, :data:`LEVERS`)."""
+
+    def deco(cls):
+        cls.__group_title__ = title
+        cls.__group_title_fr__ = title_fr or title
+        cls.__lever__ = lever
+        return cls
+
+    return deco
+
+
 # --------------------------------------------------------------------------------------------
 # Territory
 # --------------------------------------------------------------------------------------------
+@group("Territory", "Territoire")
 @dataclass
 class TerritoryConfig:
     """Which territory to build and how staff are derived from population."""
@@ -202,6 +242,7 @@ class TerritoryConfig:
 # --------------------------------------------------------------------------------------------
 # Simulation settings
 # --------------------------------------------------------------------------------------------
+@group("Simulation settings", "Paramètres de simulation")
 @dataclass
 class SimulationConfig:
     start_year: int = param(
@@ -236,6 +277,7 @@ class SimulationConfig:
 # --------------------------------------------------------------------------------------------
 # Exogenous drivers and stress tests
 # --------------------------------------------------------------------------------------------
+@group("Exogenous drivers and stress tests", "Facteurs exogènes et tests de résistance")
 @dataclass
 class DriversConfig:
     required_skill_start: float = param(
@@ -252,6 +294,7 @@ class DriversConfig:
         lo=0.0,
         hi=0.2,
         source="assumption; direction seed 004 L50-56 (« exponentielle ») and seed 000 L13",
+        prior=(0.005, 0.03),
     )
     following_band: float = param(
         0.27,
@@ -335,6 +378,7 @@ class DriversConfig:
 # --------------------------------------------------------------------------------------------
 # Behaviour of collectivités and staff (not policy levers)
 # --------------------------------------------------------------------------------------------
+@group("Behaviour of collectivités and staff", "Comportements des collectivités et des agents")
 @dataclass
 class BehaviourConfig:
     own_training_share: float = param(
@@ -352,6 +396,7 @@ class BehaviourConfig:
         lo=0.0,
         hi=1.0,
         source="seed 000 L109 (impact non objectivable): swept assumption",
+        prior=(0.05, 0.4),
     )
     peer_learning_rate: float = param(
         0.005,
@@ -360,6 +405,7 @@ class BehaviourConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; mechanism seed 002 L1266-1269 (tutorat entre pairs)",
+        prior=(0.001, 0.02),
     )
     resistance_weight: float = param(
         0.5,
@@ -367,6 +413,7 @@ class BehaviourConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; seed 000 L104 (« le travail résiste au numérique »)",
+        prior=(0.2, 0.8),
     )
     retirement_age: float = param(64.0, "Staff retire at this age.", unit="years", lo=50.0, hi=75.0)
     departure_rate: float = param(
@@ -389,6 +436,7 @@ class BehaviourConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; slow adoption seed 000 L104",
+        prior=(0.01, 0.1),
     )
     absorptive_floor: float = param(
         0.3,
@@ -396,6 +444,7 @@ class BehaviourConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; seed 002 L760-761 (taille et capacité d'innovation), seed 000 L92",
+        prior=(0.1, 0.6),
     )
     maturity_weights: list[float] = param(
         [0.25, 0.30, 0.20, 0.25],
@@ -410,6 +459,7 @@ class BehaviourConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; seed 002 L2132-2134 (l'acculturation est plus lente que le changement)",
+        prior=(0.005, 0.05),
     )
     investment_ref_eur_per_staff: float = param(
         250.0,
@@ -434,7 +484,11 @@ class BehaviourConfig:
     )
     it_fte_cost_eur: float = param(55000.0, "Yearly loaded cost of one IT/digital FTE.", unit="EUR / year", lo=1.0)
     services_speed: float = param(
-        0.05, "Quarterly adjustment of services online toward what maturity allows.", lo=0.0, hi=1.0
+        0.05,
+        "Quarterly adjustment of services online toward what maturity allows.",
+        lo=0.0,
+        hi=1.0,
+        prior=(0.02, 0.15),
     )
     open_data_rate: float = param(
         0.015,
@@ -442,6 +496,7 @@ class BehaviourConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; slow ramp-up seed 000 L54",
+        prior=(0.005, 0.05),
     )
     eservice_ceiling: float = param(
         0.80,
@@ -456,6 +511,7 @@ class BehaviourConfig:
         unit="1 / year",
         lo=0.0,
         hi=1.0,
+        prior=(0.0, 0.05),
     )
 
 
@@ -463,6 +519,13 @@ class BehaviourConfig:
 # Policy levers (each a config group; all budgets in EUR per staff member of the territory
 # per year, so that equal numbers mean equal money across levers)
 # --------------------------------------------------------------------------------------------
+@group(
+    "Policy lever: training",
+    "Levier : formation",
+    lever=Lever(
+        "Training", "Formation", spend_key="training", summary="training places for staff, by targeting and modality"
+    ),
+)
 @dataclass
 class TrainingConfig:
     budget_eur_per_staff: float = param(
@@ -509,6 +572,17 @@ class TrainingConfig:
     )
 
 
+@group(
+    "Policy lever: mutualisation (pooling)",
+    "Levier : mutualisation",
+    lever=Lever(
+        "Mutualisation (pooling)",
+        "Mutualisation",
+        budget_field="subsidy_eur_per_staff",
+        spend_key="mutualisation",
+        summary="State support to pools of collectivités",
+    ),
+)
 @dataclass
 class MutualisationConfig:
     mode: str = param(
@@ -561,12 +635,23 @@ class MutualisationConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; seed 000 L59 (économies d'échelle), seed 002 L1535-1538",
+        prior=(0.0, 0.5),
     )
     coordination_cost: float = param(
         0.01, "Coordination cost: capacity divided by (1 + cost * (members - 1)).", lo=0.0, hi=1.0
     )
 
 
+@group(
+    "Policy lever: recruitment of digital profiles",
+    "Levier : recrutement de profils numériques",
+    lever=Lever(
+        "Recruitment of digital profiles",
+        "Recrutement de profils numériques",
+        spend_key="recruitment",
+        summary="salaries of digital profiles hired under the lever",
+    ),
+)
 @dataclass
 class RecruitmentConfig:
     budget_eur_per_staff: float = param(
@@ -608,6 +693,16 @@ class RecruitmentConfig:
     )
 
 
+@group(
+    "Policy lever: digital mediation",
+    "Levier : médiation numérique",
+    lever=Lever(
+        "Digital mediation",
+        "Médiation numérique",
+        spend_key="mediation",
+        summary="conseillers numériques and agent mediators",
+    ),
+)
 @dataclass
 class MediationConfig:
     budget_eur_per_staff: float = param(
@@ -650,6 +745,16 @@ class MediationConfig:
     )
 
 
+@group(
+    "Policy lever: awareness of élus and managers (sponsorship)",
+    "Levier : sensibilisation des élus et des encadrants",
+    lever=Lever(
+        "Awareness of élus and managers",
+        "Sensibilisation des élus et encadrants",
+        spend_key="sponsorship",
+        summary="awareness programmes for élus and managers",
+    ),
+)
 @dataclass
 class SponsorshipConfig:
     budget_eur_per_staff: float = param(
@@ -666,6 +771,13 @@ class SponsorshipConfig:
     gain: float = param(0.3, "Share of the gap to full sponsorship closed by one programme.", lo=0.0, hi=1.0)
 
 
+@group(
+    "Policy lever: referent networks",
+    "Levier : réseaux de référents",
+    lever=Lever(
+        "Referent networks", "Réseaux de référents", spend_key="referents", summary="time of digital referents"
+    ),
+)
 @dataclass
 class ReferentsConfig:
     budget_eur_per_staff: float = param(
@@ -720,19 +832,13 @@ class Config:
     referents: ReferentsConfig = field(default_factory=ReferentsConfig)
 
 
-LEVER_GROUPS = ("training", "mutualisation", "recruitment", "mediation", "sponsorship", "referents")
-GROUPS = {
-    "territory": TerritoryConfig,
-    "simulation": SimulationConfig,
-    "drivers": DriversConfig,
-    "behaviour": BehaviourConfig,
-    "training": TrainingConfig,
-    "mutualisation": MutualisationConfig,
-    "recruitment": RecruitmentConfig,
-    "mediation": MediationConfig,
-    "sponsorship": SponsorshipConfig,
-    "referents": ReferentsConfig,
+#: Config groups in declaration order: name -> dataclass (every field of Config that is a group).
+GROUPS: dict[str, type] = {
+    f.name: f.default_factory for f in dataclasses.fields(Config) if hasattr(f.default_factory, "__group_title__")
 }
+#: Policy levers: config group name -> :class:`Lever` metadata, in declaration order.
+LEVERS: dict[str, Lever] = {name: cls.__lever__ for name, cls in GROUPS.items() if cls.__lever__ is not None}
+LEVER_GROUPS = tuple(LEVERS)
 
 
 #: Longest job directory name kept as it is; longer names are cut and end with a hash.
@@ -858,6 +964,39 @@ def to_config(cfg: DictConfig | Config) -> Config:
     return obj
 
 
+@dataclass(frozen=True)
+class UncertainParam:
+    """A parameter with a prior range (see :func:`param`)."""
+
+    path: str
+    lo: float
+    hi: float
+    default: float
+    source: str
+    help: str
+    integer: bool = False
+
+
+def uncertain_params() -> list[UncertainParam]:
+    """Every parameter declared with a ``prior``, in declaration order."""
+    out = []
+    for path, f, default in iter_params():
+        prior = f.metadata.get("prior") if f.metadata else None
+        if prior is not None:
+            out.append(
+                UncertainParam(
+                    path,
+                    float(prior[0]),
+                    float(prior[1]),
+                    default,
+                    f.metadata["source"],
+                    f.metadata["help"],
+                    isinstance(default, int),
+                )
+            )
+    return out
+
+
 def iter_params(cls: type = Config, prefix: str = ""):
     """Yield (path, field, default) for every leaf parameter, for the parameter table."""
     for f in dataclasses.fields(cls):
@@ -871,12 +1010,16 @@ def iter_params(cls: type = Config, prefix: str = ""):
 
 __all__ = [
     "GROUPS",
+    "LEVERS",
     "LEVER_GROUPS",
     "Config",
     "ConfigError",
+    "Lever",
+    "UncertainParam",
     "iter_params",
     "job_dir_name",
     "register_configs",
     "register_resolvers",
     "to_config",
+    "uncertain_params",
 ]

@@ -37,19 +37,8 @@ SEED_TITLES = {
     "collectivités dans le domaine du numérique",
 }
 
-GROUP_TITLES = {
-    "": "Run",
-    "territory": "Territory",
-    "simulation": "Simulation settings",
-    "drivers": "Exogenous drivers and stress tests",
-    "behaviour": "Behaviour of collectivités and staff",
-    "training": "Policy lever: training",
-    "mutualisation": "Policy lever: mutualisation (pooling)",
-    "recruitment": "Policy lever: recruitment of digital profiles",
-    "mediation": "Policy lever: digital mediation",
-    "sponsorship": "Policy lever: awareness of élus and managers (sponsorship)",
-    "referents": "Policy lever: referent networks",
-}
+#: Section titles: the run's top-level keys, then each config group's declared title.
+GROUP_TITLES = {"": "Run", **{name: cls.__group_title__ for name, cls in GROUPS.items()}}
 
 _SEED = re.compile(r"\bseeds? (\d{3})\b")
 _LINES = re.compile(r"\bL(\d+)(?:[-–](\d+))?\b")
@@ -120,6 +109,9 @@ def rows():
             "unit": meta.get("unit", ""),
             "help": meta.get("help", ""),
             "source": meta.get("source", ""),
+            "prior": ""
+            if meta.get("prior") is None
+            else f"{_fmt(float(meta['prior'][0]))} .. {_fmt(float(meta['prior'][1]))}",
         }
 
 
@@ -143,6 +135,9 @@ def render() -> str:
         "is built from; English extracts with every figure and its line in `research/seed_*.md`);",
         "`DESIGN.md` is the project's conceptual model; `research/anchors.md` gathers outside references.",
         "`assumption` means no source gives the value: it is the modeller's choice, to be swept.",
+        "**Prior**: the range an uncertain behavioural parameter may take given what is known (narrow",
+        "when a source gives the value, wide for assumptions); calibration (`python -m analysis calibrate`)",
+        "explores it and experiments on an ensemble draw from it.",
         '"calibrated to" means the value was set so that the model reproduces the cited figure',
         '(see docs/VALIDATION.md). A source written "assumption; direction seed ..." gives the direction',
         "of an effect, not its size.",
@@ -167,12 +162,15 @@ def render() -> str:
             lines += [f"Config group `{group}` (`conf/{group}/*.yaml`; schema `sim.config.{cls.__name__}`).", ""]
         else:
             lines += ["Top-level keys of `conf/config.yaml` (schema `sim.config.Config`).", ""]
-        lines += ["| parameter | default | range | unit | meaning | source |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| parameter | default | range | prior | unit | meaning | source |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in all_rows:
             if r["group"] != group:
                 continue
             lines.append(
-                f"| `{r['path']}` | `{_cell(r['default'])}` | {_cell(r['range'])} | {_cell(r['unit'])} | "
+                f"| `{r['path']}` | `{_cell(r['default'])}` | {_cell(r['range'])} | {_cell(r['prior'])} | {_cell(r['unit'])} | "
                 f"{_cell(r['help'])} | {_cell(r['source'])} |"
             )
     return "\n".join(lines) + "\n"

@@ -13,14 +13,17 @@ from typing import ClassVar
 
 import numpy as np
 
+from sim.config import LEVERS
+
 KINDS = ("commune", "epci", "departement", "region")
 CATEGORIES = ("A", "B", "C")
 JOB_FAMILIES = ("reception", "instruction", "technical", "management", "digital", "other")
 RECEPTION, INSTRUCTION, TECHNICAL, MANAGEMENT, DIGITAL, OTHER = range(6)
 PROFILES = ("Observateur", "Explorateur", "Entrepreneur", "Éclaireur", "Systémique")
-#: Spending categories: the collectivités' own money, then the policy levers' (State) money.
+#: Spending categories: the collectivités' own money, then the policy levers' (State) money
+#: (one per lever, the ``spend_key`` declared on its config group: sim.config.LEVERS).
 OWN_SPEND = ("investment", "own_training", "pool_contributions")
-LEVER_SPEND = ("training", "recruitment", "mutualisation", "mediation", "sponsorship", "referents")
+LEVER_SPEND = tuple(lever.spend_key for lever in LEVERS.values())
 SPEND_CATEGORIES = OWN_SPEND + LEVER_SPEND
 POP_BANDS = ("<500", "500-2k", "2k-10k", "10k-50k", "50k+")
 POP_BAND_EDGES = np.array([500.0, 2000.0, 10000.0, 50000.0])

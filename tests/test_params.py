@@ -44,7 +44,7 @@ def test_table_shows_default_range_unit_and_source():
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "`0.7`"
     assert cells[2] == "0 .. 1"
-    assert "seed 000 L47" in cells[5]
+    assert "seed 000 L47" in cells[6]
     modality = next(line for line in text.splitlines() if line.startswith("| `training.modality` |"))
     assert "`elearning` / `blended` / `tutoring`" in modality
     kinds = next(line for line in text.splitlines() if line.startswith("| `territory.staff_per_1000_inh` |"))
