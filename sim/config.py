@@ -229,6 +229,7 @@ class TerritoryConfig:
         lo=0.0,
         hi=1.0,
         source="seed 002 L2096-2100 (footnote 27: at least 15 %, about 10 million)",
+        prior=(0.12, 0.2),
     )
     rural_illectronism_extra: float = param(
         0.04,
@@ -329,6 +330,7 @@ class DriversConfig:
         "Quarterly pull of the obligation on services online, scaled by IT capacity.",
         lo=0.0,
         hi=1.0,
+        prior=(0.01, 0.08),
     )
     budget_trend: float = param(
         0.0,
@@ -677,6 +679,7 @@ class RecruitmentConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; seed 004 L113 (difficiles à recruter), seed 000 L99-100",
+        prior=(0.3, 0.9),
     )
     size_half: float = param(
         20000.0,
@@ -742,6 +745,7 @@ class MediationConfig:
         unit="1 / year",
         lo=0.0,
         hi=1.0,
+        prior=(0.1, 0.5),
     )
 
 
@@ -768,7 +772,9 @@ class SponsorshipConfig:
     cost_per_collectivite_eur: float = param(
         6000.0, "Cost of one awareness programme for one collectivité.", unit="EUR", lo=1.0
     )
-    gain: float = param(0.3, "Share of the gap to full sponsorship closed by one programme.", lo=0.0, hi=1.0)
+    gain: float = param(
+        0.3, "Share of the gap to full sponsorship closed by one programme.", lo=0.0, hi=1.0, prior=(0.1, 0.5)
+    )
 
 
 @group(
@@ -794,8 +800,31 @@ class ReferentsConfig:
         "Extra peer-learning rate per unit of referents per staff (rate += value * referents / staff).",
         lo=0.0,
         hi=100.0,
+        prior=(0.5, 5.0),
     )
     pool_spillover: float = param(0.5, "Share of a pool's referents available to its members' staff.", lo=0.0, hi=1.0)
+
+
+@group("Ensemble of parameter sets", "Ensemble de jeux de paramètres")
+@dataclass
+class EnsembleConfig:
+    """A saved ensemble of parameter sets (``python -m analysis calibrate`` writes one): when
+    ``path`` is set, the values of member ``member`` replace those of the run's configuration
+    before it is validated, and the run's manifest records them (``sim.ensemble``)."""
+
+    path: str = param(
+        "",
+        "Parquet file of an ensemble of parameter sets (one row per member, one column per dotted "
+        "parameter path); empty = no ensemble.",
+        source=TECHNICAL,
+    )
+    member: int = param(0, "Row of the ensemble whose parameter values the run takes.", lo=0, source=TECHNICAL)
+    version: str = param(
+        "",
+        "Version of the ensemble (from its manifest, else the sha256 of the file), filled when the "
+        "ensemble is applied; when set beforehand, the file must have this version.",
+        source=TECHNICAL,
+    )
 
 
 @dataclass
@@ -830,6 +859,7 @@ class Config:
     mediation: MediationConfig = field(default_factory=MediationConfig)
     sponsorship: SponsorshipConfig = field(default_factory=SponsorshipConfig)
     referents: ReferentsConfig = field(default_factory=ReferentsConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
 
 
 #: Config groups in declaration order: name -> dataclass (every field of Config that is a group).
@@ -958,6 +988,9 @@ def to_config(cfg: DictConfig | Config) -> Config:
         node = OmegaConf.create(OmegaConf.to_container(OmegaConf.create(container), resolve=True))
         merged = OmegaConf.merge(OmegaConf.structured(Config), node)
         obj = OmegaConf.to_object(merged)
+    from sim.ensemble import apply_ensemble  # late import: sim.ensemble imports this module
+
+    obj = apply_ensemble(obj)
     errors = _walk(obj) + _check_consistency(obj)
     if errors:
         raise ConfigError("Invalid configuration:\n  - " + "\n  - ".join(errors))
@@ -1014,6 +1047,7 @@ __all__ = [
     "LEVER_GROUPS",
     "Config",
     "ConfigError",
+    "EnsembleConfig",
     "Lever",
     "UncertainParam",
     "iter_params",
