@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity)."""
+"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity, calibrate, robustness)."""
 
 from __future__ import annotations
 
@@ -305,6 +305,104 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the model runs (1 = sequential)")
     p.add_argument("-o", "--output-dir", type=Path, default=Path("sensitivity"), help="output folder")
     _add_common(p, verify=False)
+
+    # calibrate -----------------------------------------------------------------------------
+    p = sub.add_parser(
+        "calibrate",
+        formatter_class=_Formatter,
+        help="calibrate the uncertain parameters on observed targets (history matching, GP emulators)",
+        description=(
+            "History matching over successive waves (docs/CALIBRATION.md):\n"
+            "  1. a space-filling design (Latin hypercube) over the prior box of the uncertain parameters\n"
+            "     (every parameter declared with a prior in sim/config.py, or --params);\n"
+            "  2. the design's points x --seeds runs through the Hydra launchers, one sweep per wave\n"
+            "     (python -m sim -m ensemble.path=<design> ensemble.member=... seed=...);\n"
+            "  3. a Gaussian-process emulator per target (scikit-learn) on the mean over seeds;\n"
+            "  4. implausibility I = |z - E[f(x)]| / sqrt(V_obs + V_md + V_seed + V_emu) per target;\n"
+            "     a parameter set is ruled out when the largest I (or the second largest) exceeds the cut-off;\n"
+            "  5. the next wave samples the space not yet ruled out.\n"
+            "Targets are those tagged 'calibration' in sim/data/targets.yaml (python -m sim.targets lists\n"
+            "them); a target the model cannot measure (metric not recorded, date before the start) is\n"
+            "refused with the reason. Validation targets are never fitted: their fit is reported.\n\n"
+            "Writes into --out: calibration.json (settings), wave_<k>/ (design, runs, outputs, emulator\n"
+            "leave-one-out checks, summary), ensemble.parquet + ensemble.json (the calibrated parameter\n"
+            "sets, farthest-point ordered, with targets, waves and code version), targets_fit.csv,\n"
+            "plausible_sample.parquet and figures/. Relaunching the same command resumes: designs are\n"
+            "kept, complete runs are skipped, later waves are added (--waves may grow)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m analysis calibrate --out calibration/v1\n"
+            "  python -m analysis calibrate --out calibration/v1 --dry-run        # check targets, show the plan\n"
+            "  python -m analysis calibrate --out calibration/main --set simulation.start_year=2018 \\\n"
+            "      --drop-unavailable --points 250 --seeds 2 --waves 3 --jobs 2\n"
+            "  python -m analysis calibrate --out calibration/v1 --launcher slurm \\\n"
+            "      --hydra-arg hydra.launcher.partition=cpu --hydra-arg hydra.launcher.array_parallelism=100\n"
+            "  python -m analysis calibrate --list-targets --set simulation.start_year=2018\n\n"
+            "then run an experiment on the ensemble:\n"
+            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual\n"
+        ),
+    )
+    p.add_argument("--out", type=Path, default=Path("calibration/latest"), help="folder of the calibration")
+    p.add_argument("--waves", type=int, default=3, help="number of waves")
+    p.add_argument("--points", type=int, default=250, help="design points per wave")
+    p.add_argument("--seeds", type=int, default=2, help="seeds per design point (runs per wave = points x seeds)")
+    p.add_argument(
+        "--targets", nargs="+", metavar="ID", help="calibration targets to use (default: all tagged calibration)"
+    )
+    p.add_argument(
+        "--targets-file", type=Path, metavar="YAML", help="another target registry (default: sim/data/targets.yaml)"
+    )
+    p.add_argument("--params", nargs="+", metavar="PATH", help="parameters to calibrate (default: all with a prior)")
+    p.add_argument(
+        "--exclude-params", nargs="+", default=[], metavar="PATH", help="parameters to leave at their default"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fixed Hydra override for every run (repeatable), e.g. simulation.start_year=2018 territory=small",
+    )
+    p.add_argument("--cutoff", type=float, default=3.0, help="implausibility cut-off")
+    p.add_argument(
+        "--criterion",
+        choices=("max", "second-max"),
+        default="max",
+        help="combine targets by the largest or second largest implausibility",
+    )
+    p.add_argument(
+        "--drop-unavailable",
+        action="store_true",
+        help="calibrate on the targets the model can measure, listing and recording the others as dropped "
+        "(default: refuse)",
+    )
+    p.add_argument(
+        "--launcher",
+        choices=("basic", "joblib", "slurm", "submitit_local"),
+        default="joblib",
+        help="Hydra launcher of the sweeps",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="joblib: parallel worker processes")
+    p.add_argument(
+        "--hydra-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Hydra argument for the sweeps (repeatable), e.g. hydra.launcher.partition=cpu",
+    )
+    p.add_argument("--pool", type=int, default=2**15, help="candidate points drawn to sample the plausible space")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the designs and of the emulator fits")
+    p.add_argument("--max-failed", type=float, default=0.1, help="largest share of failed runs a wave may have")
+    p.add_argument("--dry-run", action="store_true", help="check the targets and show the sweep command; run nothing")
+    p.add_argument("--list-targets", action="store_true", help="list the targets and which ones the model can measure")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print the progress of each wave's sweep on stderr",
+    )
     return parser
 
 
@@ -531,12 +629,56 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from analysis import calibrate as cal
+    from sim import targets as tg
+
+    if args.list_targets:
+        registry = tg.load_targets(args.targets_file)
+        start, years = cal.horizon(list(registry.values()), args.set)
+        ts, colls = tg.probe_run([*args.set, f"simulation.years={years}"])
+        status = tg.availability(registry.values(), ts, colls)
+        print(tg.table(registry.values(), status))
+        n = sum(v is None for v in status.values())
+        print(f"\n{n} of {len(status)} targets measurable (runs from {start}, {years} years).")
+        return EXIT_OK
+    params = cal.choose_params(args.params, args.exclude_params)
+    opts = cal.RunOptions(
+        launcher=args.launcher,
+        jobs=args.jobs,
+        hydra_args=list(args.hydra_arg),
+        progress=args.progress,
+        dry_run=args.dry_run,
+        max_failed_share=args.max_failed,
+    )
+    result = cal.calibrate(
+        args.out,
+        opts,
+        target_ids=args.targets,
+        targets_file=str(args.targets_file) if args.targets_file else None,
+        params=params,
+        points=args.points,
+        seeds=args.seeds,
+        waves=args.waves,
+        cutoff=args.cutoff,
+        criterion=args.criterion,
+        overrides=args.set,
+        drop_unavailable=args.drop_unavailable,
+        pool=args.pool,
+        sample_seed=args.sample_seed,
+    )
+    if result:
+        print(f"Ensemble: {result['ensemble']} ({result['members']} members, version {result['version']})")
+    return EXIT_OK
+
+
 COMMANDS = {
     "load": cmd_load,
     "compare": cmd_compare,
     "plot": cmd_plot,
     "report": cmd_report,
     "sensitivity": cmd_sensitivity,
+    "calibrate": cmd_calibrate,
 }
 
 
@@ -547,11 +689,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose == 0:
         # skipped runs are printed in the load report; do not repeat them as warnings
         logging.getLogger("analysis.load").setLevel(logging.ERROR)
+    from analysis.calibrate import CalibrationError
     from analysis.sensitivity import ModelError
+    from sim.config import ConfigError
+    from sim.targets import TargetError
 
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, KeyError, ValueError, ModelError) as exc:
+    except (FileNotFoundError, KeyError, ValueError, ModelError, CalibrationError, ConfigError, TargetError) as exc:
         if args.verbose:
             raise
         print(f"error: {exc} (run with -v for the traceback)", file=sys.stderr)
