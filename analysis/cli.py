@@ -403,6 +403,65 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="print the progress of each wave's sweep on stderr",
     )
+
+    # robustness ----------------------------------------------------------------------------
+    p = sub.add_parser(
+        "robustness",
+        formatter_class=_Formatter,
+        help="compare scenarios under parameter uncertainty (runs of an ensemble experiment)",
+        description=(
+            "For runs that cross scenarios x parameter sets of a calibrated ensemble (ensemble.member) x\n"
+            "seeds (conf/experiment/ensemble_comparison.yaml), paired by (parameter set, seed):\n"
+            "  versus_baseline  probability that each scenario beats the baseline (share of parameter sets\n"
+            "                   whose mean over seeds is better; and per run pair), the expected difference\n"
+            "                   with its interval, the parameter range of the difference, and the split of\n"
+            "                   its variance between parameter uncertainty and seed noise\n"
+            "  pairwise         probability that each scenario beats each other one\n"
+            "  regret           per parameter set, the gap to the best scenario; mean and largest\n"
+            "  ranking          rank by expected value, probability of being best, range of ranks over\n"
+            "                   parameter sets, robust or not, and the scenarios it flips with\n"
+            "With --sensitivity: Sobol indices of each difference against the baseline over the uncertain\n"
+            "parameters (GP emulator of the per-parameter-set differences; SALib).\n"
+            "Directions (higher or lower is better) come from the outcome registry when present, else from\n"
+            "the adoption/fracture/cost lists of analysis.compare; --direction sets them."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual \\\n"
+            "      --metrics maturity_mean inhabitants_excluded_share --sensitivity -o robust/\n"
+        ),
+    )
+    p.add_argument("input", type=Path, help=FOLDER_HELP)
+    p.add_argument("--baseline", default="business_as_usual", help="the reference scenario")
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        metavar="METRIC",
+        default=[
+            "maturity_mean",
+            "staff_illectronism_share",
+            "inhabitants_excluded_share",
+            "gap_size",
+            "cum_spend_levers_eur",
+        ],
+        help="end-of-run outcomes to compare (cum_ + a spend metric for costs)",
+    )
+    p.add_argument("--direction", nargs="+", default=[], metavar="METRIC=higher|lower", help="direction of a metric")
+    p.add_argument("--member-column", default="ensemble.member", help="the column naming the parameter set")
+    p.add_argument("--level", type=float, default=0.95, help="level of the intervals")
+    p.add_argument("--robust-share", type=float, default=0.9, help="share of parameter sets for a robust rank")
+    p.add_argument("--sensitivity", action="store_true", help="Sobol indices of the differences against the baseline")
+    p.add_argument("--n-sobol", type=int, default=1024, help="base sample of the Sobol indices (power of 2)")
+    p.add_argument(
+        "--sensitivity-params",
+        nargs="+",
+        metavar="PATH",
+        help="parameters of the sensitivity (default: those of the ensemble); fewer parameters need fewer parameter sets",
+    )
+    p.add_argument("-o", "--output-dir", type=Path, help="write the tables (CSV) and figures here")
+    _add_common(p)
     return parser
 
 
@@ -672,6 +731,71 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from analysis import robustness as rb
+    from analysis.compare import run_outcomes
+    from analysis.load import load
+
+    df, rep = load(args.input, verify=args.verify, progress=args.progress)
+    _print_report(rep)
+    if df.empty:
+        print("No complete run: nothing to compare.")
+        return EXIT_NO_RUN
+    outcomes = run_outcomes(df)
+    directions = rb.parse_directions(args.direction)
+    result = rb.robustness(
+        outcomes,
+        baseline=args.baseline,
+        metrics=args.metrics,
+        directions=directions,
+        member=args.member_column,
+        level=args.level,
+        robust_share=args.robust_share,
+    )
+    titles = {
+        "versus_baseline": f"Against {args.baseline}: P(better), expected difference, parameter vs seed spread",
+        "pairwise": "P(row scenario beats column scenario), over parameter sets",
+        "regret": "Regret (gap to the best scenario under each parameter set)",
+        "ranking": "Ranking under parameter uncertainty",
+    }
+    tables = result.tables()
+    for name, table in tables.items():
+        if name == "pairwise" and not table.empty:
+            for metric, g in table.groupby("metric", sort=False):
+                _show(
+                    f"{titles[name]}: {metric}",
+                    g.pivot(index="scenario", columns="versus", values="p_beats").reset_index(),
+                )
+        else:
+            _show(titles[name], table)
+    if args.sensitivity:
+        params = rb.member_parameters(rep, args.sensitivity_params, member=args.member_column)
+        rows = []
+        for row in result.versus_baseline.itertuples():
+            d = rb.paired_differences(outcomes, row.metric, row.scenario, row.baseline, args.member_column)
+            g = d.groupby("member")["value"]
+            try:
+                table, loo = rb.difference_sensitivity(
+                    params.astype(float), g.mean(), noise_var=g.var(ddof=1) / g.count(), n=args.n_sobol
+                )
+            except ValueError as exc:
+                print(f"No sensitivity for {row.scenario} / {row.metric}: {exc}")
+                continue
+            rows.append(table.assign(metric=row.metric, scenario=row.scenario, emulator_r2=loo["r2"]))
+        if rows:
+            tables["sensitivity"] = pd.concat(rows, ignore_index=True)
+            _show("Sensitivity of the differences (Sobol indices on a GP emulator)", tables["sensitivity"])
+    if args.output_dir:
+        for name, table in tables.items():
+            _write_table(table, args.output_dir / f"{name}.csv")
+        figs = rb.plot_differences(result, outcomes, args.output_dir / "figures", args.member_column)
+        if "sensitivity" in tables:
+            rb.plot_sensitivity(tables["sensitivity"], args.output_dir / "figures" / "sensitivity.png")
+            figs.append(args.output_dir / "figures" / "sensitivity.png")
+        print(f"\nWrote {', '.join(f'{n}.csv' for n in tables)} and {len(figs)} figures to {args.output_dir}")
+    return EXIT_OK
+
+
 COMMANDS = {
     "load": cmd_load,
     "compare": cmd_compare,
@@ -679,6 +803,7 @@ COMMANDS = {
     "report": cmd_report,
     "sensitivity": cmd_sensitivity,
     "calibrate": cmd_calibrate,
+    "robustness": cmd_robustness,
 }
 
 

@@ -899,6 +899,14 @@ def register_resolvers() -> None:
     """Register the OmegaConf resolvers used by conf/config.yaml (idempotent)."""
     if not OmegaConf.has_resolver("sim_job_dir"):
         OmegaConf.register_new_resolver("sim_job_dir", lambda s="": job_dir_name(str(s)))
+    if not OmegaConf.has_resolver("sim_required"):
+        OmegaConf.register_new_resolver("sim_required", _required)
+
+
+def _required(message: str = "a value is required") -> Any:
+    """Resolver ``${sim_required:message}``: a value that must be set on the command line (an
+    experiment that needs it); resolving it raises ConfigError with the message."""
+    raise ConfigError(f"missing value: {message}")
 
 
 # Registered on import: Hydra resolves ``hydra.sweep.subdir`` inside launcher workers too
