@@ -441,44 +441,63 @@ def _say(msg: str) -> None:
 
 
 def launch_sweep(cmd: list[str], runs_dir: Path, names: Sequence[str], log: Path, label: str, progress: bool = True):
-    """Run a wave's sweep, printing progress (runs done, failed, rate, ETA) until it ends."""
+    """Run a wave's sweep, printing progress (runs done, failed, rate, ETA) until it ends.
+
+    The sweep runs in its own process group: interrupting the calibration (Ctrl-C, SIGTERM) stops
+    the sweep and its workers too; relaunching resumes it.
+    """
+    import signal
+
     runs_dir.mkdir(parents=True, exist_ok=True)
     before = run_states(runs_dir, names)
     done0 = sum(v == "complete" for v in before.values())
     t0 = time.perf_counter()
+    step = max(1, len(names) // 50)
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')}: {shlex.join(cmd)}\n")
         fh.flush()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         stop = threading.Event()
 
         def monitor() -> None:
-            last = -1
+            shown, last_t = -1, 0.0
             while not stop.wait(3.0):
                 st = run_states(runs_dir, names)
                 done = sum(v == "complete" for v in st.values())
                 failed = sum(v == "failed" for v in st.values())
-                if progress and done + failed != last:
-                    last = done + failed
-                    el = time.perf_counter() - t0
+                el = time.perf_counter() - t0
+                if progress and done + failed != shown and (done + failed - shown >= step or el - last_t >= 30):
+                    shown, last_t = done + failed, el
                     new = done - done0
                     rate = new / el if el > 0 else 0.0
                     left = len(names) - done - failed
                     eta = f", about {left / rate:.0f} s left" if rate > 0 and left else ""
                     _say(f"{label}: {done}/{len(names)} runs complete, {failed} failed, {el:.0f} s{eta}")
 
+        def on_term(signum, frame):
+            raise KeyboardInterrupt
+
         th = threading.Thread(target=monitor, daemon=True)
         th.start()
+        previous = (
+            signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
+        )
         try:
             rc = proc.wait()
         except KeyboardInterrupt:
-            proc.terminate()
+            _say(f"{label}: interrupted; stopping the sweep (relaunch the same command to resume)")
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             proc.wait()
             raise
         finally:
             stop.set()
             th.join()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     if rc != 0:
         raise CalibrationError(f"{label}: the sweep exited with status {rc}; see {log}")
     return time.perf_counter() - t0
