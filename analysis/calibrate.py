@@ -954,15 +954,23 @@ def code_version() -> dict:
     return info
 
 
-def calibrate(out: Path, opts: RunOptions | None = None, **kwargs: Any) -> dict:
-    """Plan (check targets) and run a calibration into ``out``; see :func:`plan` for the arguments."""
+def calibrate(out: Path, opts: RunOptions | None = None, *, abc: int = 0, **kwargs: Any) -> dict:
+    """Plan (check targets) and run a calibration into ``out``; see :func:`plan` for the arguments.
+    ``abc`` > 0 adds an ABC-SMC step of that population size (:func:`abc_smc`)."""
     opts = opts or RunOptions()
     settings, registry, _ = plan(Path(out), **kwargs)
     if settings.dropped:
         _say("targets dropped (the model cannot measure them):")
         for k, v in settings.dropped.items():
             _say(f"  - {k}: {v}")
-    return Calibration(Path(out), settings, registry).run(opts)
+    cal = Calibration(Path(out), settings, registry)
+    result = cal.run(opts)
+    if abc and result:
+        _say(f"ABC-SMC on the emulators (population {abc})...")
+        post = abc_smc(cal, population=abc, seed=settings.sample_seed)
+        result["abc_posterior"] = str(Path(out) / "abc_posterior.parquet")
+        _say(f"ABC-SMC: {len(post)} weighted particles written to {result['abc_posterior']}")
+    return result
 
 
 __all__ = [
@@ -974,9 +982,72 @@ __all__ = [
     "Param",
     "RunOptions",
     "Settings",
+    "abc_smc",
     "calibrate",
     "choose_params",
     "combine",
     "maximin_order",
     "plan",
 ]
+
+
+# --------------------------------------------------------------------------------- ABC-SMC (optional)
+def abc_smc(
+    cal: Calibration,
+    *,
+    population: int = 400,
+    generations: int = 6,
+    seed: int = 0,
+    db: Path | None = None,
+) -> pd.DataFrame:
+    """ABC-SMC (pyabc, extra ``abc``) on the space left by history matching, with the last wave's
+    emulators as the simulator: a parameter set's simulated targets are the emulated means plus
+    noise of the emulator, seed and discrepancy variances. The prior is uniform on the bounding box
+    of the plausible sample; the distance is the Euclidean norm of the targets' distances scaled by
+    sqrt(V_obs + V_md). Returns the last population (parameters and weights); writes
+    ``abc_posterior.parquet`` and pyabc's database ``abc.db`` into the calibration folder.
+    """
+    try:
+        import pyabc
+    except ImportError as exc:
+        raise CalibrationError('ABC-SMC needs pyabc: pip install -e ".[abc]"') from exc
+    import logging
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    sample = pd.read_parquet(cal.out / "plausible_sample.parquet")
+    alive = sample[sample["ruled_out_by_wave"] == 0]
+    if len(alive) < 2:
+        raise NoPlausibleSpace("no plausible sample to bound the ABC prior")
+    names = [f"p{j}" for j in range(len(cal.params))]
+    lo = alive[cal.columns].min().to_numpy()
+    hi = alive[cal.columns].max().to_numpy()
+    hi = np.where(hi > lo, hi, lo + 1e-9)
+    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", a, b - a) for n, a, b in zip(names, lo, hi, strict=True)})
+    wave = cal.hm.waves[-1]
+    targets = cal.targets
+    rng = np.random.default_rng(seed)
+
+    def model(p):
+        x = np.array([[p[n] for n in names]])
+        out = {}
+        for t in targets:
+            m, v = wave.emulators[t.id].predict(x)
+            sd = math.sqrt(float(v[0]) + wave.seed_var[t.id] + t.discrepancy_sd**2)
+            out[t.id] = float(m[0]) + sd * rng.normal()
+        return out
+
+    scale = {t.id: math.sqrt(t.obs_var + t.discrepancy_sd**2) for t in targets}
+
+    def distance(sim, obs):
+        del obs
+        return math.sqrt(sum((float(t.distance(sim[t.id])) / scale[t.id]) ** 2 for t in targets))
+
+    abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=pyabc.sampler.SingleCoreSampler())
+    db = db or cal.out / "abc.db"
+    abc.new(f"sqlite:///{db}", {t.id: t.observed for t in targets})
+    history = abc.run(max_nr_populations=generations)
+    df, w = history.get_distribution()
+    post = pd.DataFrame({c: df[n].to_numpy() for c, n in zip(cal.columns, names, strict=True)})
+    post["weight"] = np.asarray(w, dtype=float)
+    post.to_parquet(cal.out / "abc_posterior.parquet", index=False)
+    return post

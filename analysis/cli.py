@@ -395,6 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pool", type=int, default=2**15, help="candidate points drawn to sample the plausible space")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the designs and of the emulator fits")
     p.add_argument("--max-failed", type=float, default=0.1, help="largest share of failed runs a wave may have")
+    p.add_argument(
+        "--abc",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the waves, ABC-SMC (pyabc, extra 'abc') on the space left, with the emulators as "
+        "simulator and N particles; writes abc_posterior.parquet (0 = no)",
+    )
     p.add_argument("--dry-run", action="store_true", help="check the targets and show the sweep command; run nothing")
     p.add_argument("--list-targets", action="store_true", help="list the targets and which ones the model can measure")
     p.add_argument(
@@ -725,6 +733,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         drop_unavailable=args.drop_unavailable,
         pool=args.pool,
         sample_seed=args.sample_seed,
+        abc=args.abc,
     )
     if result:
         print(f"Ensemble: {result['ensemble']} ({result['members']} members, version {result['version']})")

@@ -225,3 +225,27 @@ def test_calibration_refuses_targets_the_model_cannot_measure(tmp_path):
     assert "cannot measure" in done.stderr
     assert "credoc_online_procedures_2018" in done.stderr and "online_procedures_share" in done.stderr
     assert not (tmp_path / "c" / "wave_1").exists()
+
+
+def test_abc_smc_on_the_emulators_concentrates_near_the_truth(tmp_path):
+    pytest.importorskip("pyabc")
+    from types import SimpleNamespace
+
+    from analysis.calibrate import abc_smc
+
+    params = [Param("a", 0, 1), Param("b", 0, 1)]
+    target = Target(
+        id="y", title="", year=2020, use="calibration", source="x", metric="m", value=0.6, sd=0.01, discrepancy_sd=0.01
+    )
+    hm = HistoryMatching(params, [target], seed=0)
+    x = hm.first_design(30)
+    hm.fit_wave(x, x[:, :1], None, {"y": 1e-6})  # y = a: a is pinned at 0.6, b is free
+    grid = np.random.default_rng(0).uniform(0, 1, (2000, 2))
+    sample = pd.DataFrame(grid, columns=["a", "b"]).assign(ruled_out_by_wave=np.where(hm.plausible(grid), 0, 1))
+    sample.to_parquet(tmp_path / "plausible_sample.parquet")
+    cal = SimpleNamespace(out=tmp_path, params=params, columns=["a", "b"], targets=[target], hm=hm)
+    post = abc_smc(cal, population=100, generations=3)
+    w = post["weight"] / post["weight"].sum()
+    assert abs(float((w * post["a"]).sum()) - 0.6) < 0.03
+    assert float(post["b"].max() - post["b"].min()) > 0.5
+    assert (tmp_path / "abc_posterior.parquet").exists()
