@@ -376,16 +376,15 @@ def _cell(text) -> str:
 
 
 def _observed_cell(t: Target) -> str:
-    """The observed value for people: shares in %, other quantities as they are."""
+    """The observed value and the discrepancy sd for people: shares in %, other quantities as they are."""
     share = t.metric is not None and "share" in t.metric
 
     def f(x: float) -> str:
         return f"{x * 100:.4g}" if share else f"{x:g}"
 
     unit = " %" if share else ""
-    if t.is_range:
-        return f"[{f(t.lo)}, {f(t.hi)}]{unit}"
-    return f"{f(t.value)}{unit} ± {f(t.sd)}"
+    obs = f"[{f(t.lo)}, {f(t.hi)}]{unit}" if t.is_range else f"{f(t.value)}{unit} ± {f(t.sd)}"
+    return f"{obs} (discrepancy sd {f(t.discrepancy_sd)})"
 
 
 def table(targets: Iterable[Target], status: Mapping[str, str | None] | None = None) -> str:
@@ -398,7 +397,7 @@ def table(targets: Iterable[Target], status: Mapping[str, str | None] | None = N
     lines = [head, sep]
     for t in targets:
         row = (
-            f"| `{t.id}` | {t.use} | {_cell(_observed_cell(t))} (discrepancy sd {t.discrepancy_sd:g}) | {t.year} ({t.when:g}) | "
+            f"| `{t.id}` | {t.use} | {_cell(_observed_cell(t))} | {t.year} ({t.when:g}) | "
             f"`{_cell(t.quantity)}` | {_cell(t.population)}; {_cell(t.geography)} | {_cell(t.source)} |"
         )
         if status is not None:

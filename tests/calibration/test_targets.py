@@ -141,3 +141,9 @@ def test_table_lists_every_target_with_its_status():
     assert text.count("\n") == len(registry) + 1
     assert "no: no metric" in text
     assert all(f"`{k}`" in text for k in registry)
+
+
+def test_the_table_in_calibration_md_is_up_to_date():
+    doc = tg.DOC.read_text(encoding="utf-8")
+    inside = doc.split(tg.BEGIN, 1)[1].split(tg.END, 1)[0].strip()
+    assert inside == tg.table(tg.load_targets().values()), "run python -m sim.targets --docs"
