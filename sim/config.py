@@ -229,7 +229,6 @@ class TerritoryConfig:
         lo=0.0,
         hi=1.0,
         source="seed 002 L2096-2100 (footnote 27: at least 15 %, about 10 million)",
-        prior=(0.12, 0.2),
     )
     rural_illectronism_extra: float = param(
         0.04,
@@ -330,7 +329,6 @@ class DriversConfig:
         "Quarterly pull of the obligation on services online, scaled by IT capacity.",
         lo=0.0,
         hi=1.0,
-        prior=(0.01, 0.08),
     )
     budget_trend: float = param(
         0.0,
@@ -679,7 +677,6 @@ class RecruitmentConfig:
         lo=0.0,
         hi=1.0,
         source="assumption; seed 004 L113 (difficiles à recruter), seed 000 L99-100",
-        prior=(0.3, 0.9),
     )
     size_half: float = param(
         20000.0,
@@ -745,7 +742,6 @@ class MediationConfig:
         unit="1 / year",
         lo=0.0,
         hi=1.0,
-        prior=(0.1, 0.5),
     )
 
 
@@ -772,9 +768,7 @@ class SponsorshipConfig:
     cost_per_collectivite_eur: float = param(
         6000.0, "Cost of one awareness programme for one collectivité.", unit="EUR", lo=1.0
     )
-    gain: float = param(
-        0.3, "Share of the gap to full sponsorship closed by one programme.", lo=0.0, hi=1.0, prior=(0.1, 0.5)
-    )
+    gain: float = param(0.3, "Share of the gap to full sponsorship closed by one programme.", lo=0.0, hi=1.0)
 
 
 @group(
@@ -800,7 +794,6 @@ class ReferentsConfig:
         "Extra peer-learning rate per unit of referents per staff (rate += value * referents / staff).",
         lo=0.0,
         hi=100.0,
-        prior=(0.5, 5.0),
     )
     pool_spillover: float = param(0.5, "Share of a pool's referents available to its members' staff.", lo=0.0, hi=1.0)
 
