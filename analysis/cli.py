@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m analysis plot multirun/2026-11-23/17-45-00 -o figures/\n"
             "  python -m analysis report multirun/2026-11-23/17-45-00 -o report.html\n"
             "  python -m analysis sensitivity morris --param training.budget_eur_per_staff=0:500 \\\n"
-            "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n\n"
+            "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n"
+            "  python -m analysis calibrate --out calibration/v1\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n\n"
             "Run 'python -m analysis COMMAND --help' for the options of a command."
         ),
     )
