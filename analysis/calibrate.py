@@ -411,10 +411,10 @@ def sweep_command(
     ]
     if launcher == "joblib":
         cmd += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
-    elif launcher in ("slurm", "submitit_local"):
+    elif launcher != "basic":  # slurm, submitit_local, or any launcher config of conf/hydra/launcher/
+        if not launcher or "=" in launcher or " " in launcher:
+            raise CalibrationError(f"bad launcher name {launcher!r} (e.g. {', '.join(LAUNCHERS)})")
         cmd += [f"hydra/launcher={launcher}"]
-    elif launcher != "basic":
-        raise CalibrationError(f"launcher must be one of {LAUNCHERS}, not {launcher!r}")
     return cmd + list(hydra_args)
 
 

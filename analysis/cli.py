@@ -382,9 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--launcher",
-        choices=("basic", "joblib", "slurm", "submitit_local"),
         default="joblib",
-        help="Hydra launcher of the sweeps",
+        help="Hydra launcher of the sweeps: basic, joblib (with --jobs), slurm, submitit_local, or the name of "
+        "any launcher config (hydra/launcher=NAME)",
     )
     p.add_argument("--jobs", type=int, default=2, help="joblib: parallel worker processes")
     p.add_argument(
