@@ -60,6 +60,7 @@ class Target:
     stratum_kind: str = "all"
     stratum: str = "all"
     function: str | None = None
+    since: float | None = None
     date: float | None = None
     value: float | None = None
     sd: float | None = None
@@ -95,7 +96,8 @@ class Target:
         if self.function:
             return f"{self.function}()"
         strat = "" if self.stratum_kind == "all" else f"[{self.stratum_kind}={self.stratum}]"
-        return f"{self.metric}{strat}"
+        change = "" if self.since is None else f", change since {self.since:g}"
+        return f"{self.metric}{strat}{change}"
 
     def observed_text(self) -> str:
         if self.is_range:
@@ -115,6 +117,8 @@ class Target:
             out["function"] = self.function
         else:
             out.update(metric=self.metric, stratum_kind=self.stratum_kind, stratum=self.stratum)
+            if self.since is not None:
+                out["since"] = self.since
         if self.is_range:
             out["range"] = [self.lo, self.hi]
         else:
@@ -196,8 +200,12 @@ def _parse(entry: Mapping, where: str) -> Target:
         errors.append("quantity must give either metric (with stratum_kind, stratum) or function")
     elif "function" in q and q["function"] not in FUNCTIONS:
         errors.append(f"unknown function {q['function']!r} (known: {', '.join(FUNCTIONS)})")
-    elif set(q) - {"metric", "stratum_kind", "stratum", "function"}:
-        errors.append(f"unknown quantity fields {sorted(set(q) - {'metric', 'stratum_kind', 'stratum', 'function'})}")
+    elif set(q) - {"metric", "stratum_kind", "stratum", "function", "since"}:
+        errors.append(
+            f"unknown quantity fields {sorted(set(q) - {'metric', 'stratum_kind', 'stratum', 'function', 'since'})}"
+        )
+    elif "since" in q and ("function" in q or not isinstance(q["since"], (int, float))):
+        errors.append("since (the date a change is measured from) is a number, for a metric quantity")
     has_value, has_range = entry.get("value") is not None, entry.get("range") is not None
     lo = hi = None
     if has_value == has_range:
@@ -233,6 +241,7 @@ def _parse(entry: Mapping, where: str) -> Target:
         stratum_kind=str(q.get("stratum_kind", "all")),
         stratum=str(q.get("stratum", "all")),
         function=q.get("function"),
+        since=float(q["since"]) if q.get("since") is not None else None,
         date=float(entry["date"]) if entry.get("date") is not None else None,
         value=float(entry["value"]) if has_value else None,
         sd=float(entry["sd"]) if has_value else None,
@@ -315,6 +324,8 @@ def measure(target: Target, ts: pd.DataFrame, colls: pd.DataFrame | None = None)
         value = FUNCTIONS[target.function](ts, colls, target.when)
     else:
         value = _value_at(ts, target.metric, target.stratum_kind, target.stratum, target.when)
+        if target.since is not None:
+            value -= _value_at(ts, target.metric, target.stratum_kind, target.stratum, target.since)
     if not math.isfinite(value):
         raise TargetUnavailable(f"{target.quantity} is not a finite number at {target.when:g}")
     return value
@@ -351,10 +362,14 @@ def measure_runs(targets: Sequence[Target], tidy: pd.DataFrame, colls: pd.DataFr
             ]
             first = rows.groupby("run_id")["year"].min()
             last = rows.groupby("run_id")["year"].max()
-            ok = (first <= t.when + 1e-9) & (last + 0.25 + 1e-9 >= t.when)
-            rows = rows[rows["year"] <= t.when + 1e-9].sort_values(["run_id", "step"])
-            val = rows.groupby("run_id")["value"].last()
-            out[t.id] = val.where(ok.reindex(val.index, fill_value=False)).reindex(runs)
+
+            def at(when: float, rows=rows, first=first, last=last) -> pd.Series:
+                ok = (first <= when + 1e-9) & (last + 0.25 + 1e-9 >= when)
+                before = rows[rows["year"] <= when + 1e-9].sort_values(["run_id", "step"])
+                val = before.groupby("run_id")["value"].last()
+                return val.where(ok.reindex(val.index, fill_value=False)).reindex(runs)
+
+            out[t.id] = at(t.when) if t.since is None else at(t.when) - at(t.since)
     for t in targets:
         if not t.function:
             continue

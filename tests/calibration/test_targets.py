@@ -147,3 +147,26 @@ def test_the_table_in_calibration_md_is_up_to_date():
     doc = tg.DOC.read_text(encoding="utf-8")
     inside = doc.split(tg.BEGIN, 1)[1].split(tg.END, 1)[0].strip()
     assert inside == tg.table(tg.load_targets().values()), "run python -m sim.targets --docs"
+
+
+def test_change_targets_measure_the_difference_between_two_dates():
+    ts = _ts([(s, 2018 + s / 4, "all", "all", "m_share", 0.20 - 0.01 * s) for s in range(17)])
+    t = tg.Target(
+        id="c",
+        title="c",
+        year=2021,
+        use="calibration",
+        source="x",
+        metric="m_share",
+        since=2019.5,
+        value=-0.03,
+        sd=0.01,
+    )
+    assert tg.measure(t, ts) == pytest.approx(-0.08)  # 2021.5 (step 14) minus 2019.5 (step 6)
+    tidy = ts.assign(run_id="r")
+    assert tg.measure_runs([t], tidy).loc["r", "c"] == pytest.approx(-0.08)
+    early = tg.Target(
+        id="e", title="e", year=2021, use="calibration", source="x", metric="m_share", since=2017.0, value=0, sd=1
+    )
+    with pytest.raises(tg.TargetUnavailable, match="before the run starts"):
+        tg.measure(early, ts)
