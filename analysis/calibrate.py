@@ -187,6 +187,9 @@ class HistoryMatching:
         self.cutoff = float(cutoff)
         self.criterion = criterion
         self.seed = seed
+        #: Extra random starts of the emulators' hyperparameter search (fewer in many dimensions:
+        #: each start costs a full optimisation).
+        self.n_restarts = 1 if len(self.params) <= 15 else 0
         self.waves: list[WaveFit] = []
 
     @property
@@ -256,7 +259,7 @@ class HistoryMatching:
         emus, sv, loo = {}, {}, {}
         for j, t in enumerate(self.targets):
             nv = None if mean_var is None else mean_var[:, j]
-            emu = GPEmulator(lo, hi, random_state=self.seed).fit(x, means[:, j], nv)
+            emu = GPEmulator(lo, hi, random_state=self.seed, n_restarts=self.n_restarts).fit(x, means[:, j], nv)
             emus[t.id] = emu
             sv[t.id] = float(seed_var[t.id]) if seed_var is not None and t.id in seed_var else emu.noise_level
             loo[t.id] = emu.loo()
@@ -780,9 +783,8 @@ class Calibration:
             raise NoPlausibleSpace(f"wave {k}: only {int(inside.sum())} run points lie in the space not ruled out")
         seeds_ok = {t: v for t, v in seed_var.items() if math.isfinite(v)}
         mv = mean_var.to_numpy() if self.s.seeds >= 2 else None
-        wave = self.hm.fit_wave(
-            x[inside], means.to_numpy()[inside], None if mv is None else mv[inside], seeds_ok or None
-        )
+        args = (x[inside], means.to_numpy()[inside], None if mv is None else mv[inside], seeds_ok or None)
+        wave = self._cached_fit(k, args)
         rows = []
         for t in self.targets:
             s = loo_summary(wave.loo[t.id])
@@ -790,6 +792,42 @@ class Calibration:
             rows.append(s)
             wave.loo[t.id].to_csv(self.wave_dir(k) / f"loo_{t.id}.csv", index=False)
         pd.DataFrame(rows).to_csv(self.wave_dir(k) / "loo.csv", index=False)
+        return wave
+
+    def _cached_fit(self, k: int, args: tuple) -> WaveFit:
+        """Fit wave k's emulators, or load them when the same data were fitted before (a relaunch
+        then costs no refit; a cache from another version of the code or of scikit-learn is ignored)."""
+        import hashlib
+        import pickle
+
+        import sklearn
+
+        h = hashlib.sha256()
+        for a in args[:3]:
+            h.update(b"none" if a is None else np.ascontiguousarray(a, dtype=float).tobytes())
+        h.update(
+            json.dumps(
+                [args[3], self.hm.ids, self.hm.n_restarts, self.hm.seed, sklearn.__version__], sort_keys=True
+            ).encode()
+        )
+        h.update(Path(__file__).read_bytes())
+        digest = h.hexdigest()
+        path = self.wave_dir(k) / "emulators.pkl"
+        if path.exists():
+            try:
+                with open(path, "rb") as fh:
+                    saved = pickle.load(fh)
+                if saved.get("digest") == digest:
+                    wave = saved["wave"]
+                    self.hm.waves.append(wave)
+                    return wave
+            except Exception as exc:  # noqa: BLE001 - an unreadable cache is refitted
+                _say(f"wave {k}: emulator cache unreadable ({type(exc).__name__}); refitting")
+        wave = self.hm.fit_wave(*args)
+        tmp = path.with_suffix(".pkl.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump({"digest": digest, "wave": wave}, fh)
+        os.replace(tmp, path)
         return wave
 
     # ------------------------------------------------------------------ all waves
