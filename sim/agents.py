@@ -107,7 +107,7 @@ class Staff(mesa.Agent):
     age = _column("staff", "age", "years")
     skill = _column("staff", "skill", "digital skill, 0..1")
     attitude = _column("staff", "attitude", "resistance to digital change, 0..1")
-    last_training = _column("staff", "last_training", "step of the last training (-1: never)", int)
+    last_training = _column("staff", "last_training", "step of the last training (sim.state.NEVER: never)", int)
     recruited = _column("staff", "recruited", "hired under the recruitment lever", bool)
 
     @property

@@ -971,7 +971,8 @@ class OrganisationConfig:
     )
     hire_maturity_attraction: float = param(
         1.0,
-        "Attractiveness rises by this factor times maturity: advanced collectivités attract talent.",
+        "Attractiveness to digital profiles is (1 + this * maturity) / (1 + this * mean maturity): "
+        "collectivités compete for the same candidates and the advanced draw them from the others.",
         lo=0.0,
         hi=10.0,
         source="assumption; seed 002 L675-682 (« attractives numériquement pour pouvoir recruter des talents »)",
@@ -1498,7 +1499,7 @@ class MutualisationConfig(LeverBase):
         spend_key="recruitment",
         summary="salaries of digital profiles hired under the lever",
         summary_fr="salaires des profils numériques recrutés par le levier",
-        need="IT capacity gap",
+        need="IT FTE missing to meet its need, per staff member",
     ),
 )
 @dataclass
@@ -1530,7 +1531,7 @@ class RecruitmentConfig(LeverBase):
         spend_key="mediation",
         summary="conseillers numériques and agent mediators",
         summary_fr="conseillers numériques et agents médiateurs",
-        need="inhabitants in illectronism",
+        need="share of its inhabitants in illectronism",
     ),
 )
 @dataclass
@@ -1623,7 +1624,7 @@ class SponsorshipConfig(LeverBase):
         spend_key="referents",
         summary="time of digital referents",
         summary_fr="temps des référents numériques",
-        need="skill gap of staff",
+        need="share of its staff below the required skill",
     ),
 )
 @dataclass

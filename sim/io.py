@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, POP_BANDS, PROFILES
+from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, NEVER, POP_BANDS, PROFILES
 
 MANIFEST = "manifest.json"
 ERROR = "error.json"
@@ -146,7 +146,7 @@ def staff_summary_table(model) -> pd.DataFrame:
             "age": st.age[rows],
             "ill": st.skill[rows] < model.illectronism_threshold,
             "prof": st.skill[rows] >= model.required_skill,
-            "trained": st.last_training[rows] >= 0,
+            "trained": st.last_training[rows] != NEVER,
         }
     )
     g = df.groupby(["kind", "category", "job_family"], sort=True)
@@ -182,7 +182,10 @@ def staff_table(model, sample: float = 1.0) -> pd.DataFrame:
             "age": st.age[rows],
             "skill": st.skill[rows],
             "attitude": st.attitude[rows],
-            "last_training_step": st.last_training[rows],
+            # Missing (<NA>) for staff never trained.
+            "last_training_step": pd.Series(st.last_training[rows])
+            .where(st.last_training[rows] != NEVER)
+            .astype("Int32"),
         }
     )
 

@@ -43,7 +43,7 @@ def allocation_weights(model, name: str) -> np.ndarray:
     if cfg.allocation == "staff":
         return staff.copy()
     if cfg.allocation == "need":
-        need = np.clip(np.nan_to_num(LEVER_PROCESS[name].needs[name](model)), 0.0, 1.0)
+        need = np.maximum(np.nan_to_num(LEVER_PROCESS[name].needs[name](model)), 0.0)
         return staff * need
     if cfg.allocation == "rural":
         return staff * c.rural

@@ -34,6 +34,9 @@ AGE_GROUP_WIDTHS = (10.0, 15.0, 20.0, 15.0)
 AGE_DRIFT_FROM = 2
 PROFILES = ("Observateur", "Explorateur", "Entrepreneur", "Éclaireur", "Systémique")
 
+#: Step value meaning "never" / "none" in step columns (steps of the history period are negative).
+NEVER = int(np.iinfo(np.int32).min)
+
 #: Spending categories. The collectivités' own money: investment, own training, salaries of
 #: their digital staff, fees paid into their pools. National programmes that are not levers:
 #: calls for projects. The policy levers' (State) money: one per lever, the ``spend_key``
@@ -176,11 +179,11 @@ class StaffTable:
         "active": bool,
         "recruited": bool,
         "pending_gain": np.float64,  # skill of a completed training, not yet usable at work
-        "gain_step": np.int32,  # step when it becomes usable (-1: none pending)
+        "gain_step": np.int32,  # step when it becomes usable (NEVER: none pending)
         "fresh_gain": np.float64,  # skill from training not yet consolidated by use (decays unused)
     }
-    #: Initial value of columns that do not start at 0 (-1: "never" / "none").
-    FILL: ClassVar[dict[str, int]] = {"last_training": -1, "gain_step": -1}
+    #: Initial value of columns that do not start at 0 (NEVER: no training yet, no gain pending).
+    FILL: ClassVar[dict[str, int]] = {"last_training": NEVER, "gain_step": NEVER}
 
     def __init__(self, capacity: int):
         self.size = 0

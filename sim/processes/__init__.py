@@ -23,7 +23,8 @@ class Process:
     that writes staff columns makes the staff aggregates of the collectivités stale, and the
     model refreshes them before the next process that reads one. ``levers`` are the policy
     levers (config groups of :data:`sim.config.LEVERS`) the process carries out, and ``needs``
-    gives, for each, the collectivités' need (0..1) that allocation='need' weighs staff by.
+    gives, for each, the collectivités' need per staff member (>= 0) that allocation='need'
+    weighs staff by.
     """
 
     name: str

@@ -5,7 +5,8 @@ its staff (small communes aim at none and rely on providers and pools: seed 002 
 more with a digital strategy (seed 000 L59, L63-64), and no more than its digital budget can pay
 (``max_payroll_share``). Missing posts are opened; an open post is filled each step with a
 probability that grows with the employer's attractiveness: its size, not being rural, and its
-maturity (« attractives numériquement pour pouvoir recruter des talents », seed 002 L675-682;
+maturity relative to the others' (« attractives numériquement pour pouvoir recruter des talents »,
+collectivités « en concurrence entre elles », seed 002 L675-682;
 experts concentrated in metropoles, seed 000 L99-100; private-sector competition, seed 004
 L113). A filled post is taken ``hire_delay_steps`` later by a new digital Staff agent, whose
 salary the collectivité's budget pays from then on (:mod:`sim.processes.budget`). Digital staff
@@ -34,10 +35,13 @@ def it_target(real_staff, has_strategy, t, o):
     return np.floor(want * (1.0 + o.strategy_it_extra * has_strategy) + 0.5)
 
 
-def attractiveness(population, rural, maturity, o):
-    """Relative attractiveness of an employer to digital profiles."""
+def attractiveness(population, rural, maturity, o, mean_maturity: float = 0.0):
+    """Relative attractiveness of an employer to digital profiles: its size, not being rural, and
+    its maturity relative to the mean (collectivités compete for the same candidates: the more
+    advanced draw them from the others; « en concurrence entre elles », seed 002 L675-682)."""
     size = np.sqrt(population / (population + o.hire_size_half))
-    return size * np.where(rural, o.hire_rural_penalty, 1.0) * (1.0 + o.hire_maturity_attraction * maturity)
+    talent = (1.0 + o.hire_maturity_attraction * maturity) / (1.0 + o.hire_maturity_attraction * mean_maturity)
+    return size * np.where(rural, o.hire_rural_penalty, 1.0) * talent
 
 
 def fill_probability(attract, success: float, premium_factor: float = 1.0):
@@ -103,7 +107,7 @@ def step(model) -> None:
     c.it_vacancies = room
     n_open = c.it_vacancies.astype(np.int64)
     if n_open.sum() > 0:
-        p = fill_probability(attractiveness(c.population, c.rural, c.maturity, o), o.hire_success)
+        p = fill_probability(attractiveness(c.population, c.rural, c.maturity, o, c.maturity.mean()), o.hire_success)
         filled = model.streams["it_hiring"].binomial(n_open, p)
         c.it_vacancies -= filled
         model.counters["digital_posts_open"] += int(n_open.sum())

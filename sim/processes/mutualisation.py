@@ -109,9 +109,8 @@ def pool_fill_probability(model, pool, pooled, n_pools) -> np.ndarray:
     hosts[: len(known)] = known
     population = np.bincount(pool[pooled], weights=c.population[pooled], minlength=n_pools)
     o = model.cfg.organisation
-    return fill_probability(
-        attractiveness(np.maximum(population, 1.0), c.rural[hosts], c.maturity[hosts], o), o.hire_success
-    )
+    attract = attractiveness(np.maximum(population, 1.0), c.rural[hosts], c.maturity[hosts], o, c.maturity.mean())
+    return fill_probability(attract, o.hire_success)
 
 
 def step(model) -> None:

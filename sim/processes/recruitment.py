@@ -24,8 +24,13 @@ from sim.processes.mutualisation import pool_hosts
 
 
 def need(model) -> np.ndarray:
-    """Need for the lever: the IT capacity gap."""
-    return 1.0 - model.colls.capacity_index
+    """Need for the lever, per staff member: the FTE a collectivité lacks to meet its IT need
+    (``capacity_need_per_staff * staff + capacity_need_fixed``), so that allocation='need' draws
+    posts in proportion to the missing FTE: small communes lack a fixed need each."""
+    c, o = model.colls, model.cfg.organisation
+    staff = np.maximum(model.flows.staff, 1.0)
+    missing = o.capacity_need_per_staff * staff + o.capacity_need_fixed - (c.it_fte + c.recruited_fte + c.pool_fte)
+    return np.maximum(missing, 0.0) / staff
 
 
 def hiring_units(model) -> np.ndarray:
@@ -62,7 +67,8 @@ def step(model) -> None:
             unit_pop = np.where(unit_pop > 0, unit_pop, c.population)
             u = unit[where]
             premium = 1.0 + r.premium_elasticity * r.salary_premium
-            p = fill_probability(attractiveness(unit_pop[u], c.rural[u], c.maturity[u], o), o.hire_success, premium)
+            attract = attractiveness(unit_pop[u], c.rural[u], c.maturity[u], o, c.maturity.mean())
+            p = fill_probability(attract, o.hire_success, premium)
             hires = np.sort(where[rng.random(n_open) < p])
             model.counters["lever_openings"] += n_open
             schedule(model, hires, recruited=True)

@@ -5,8 +5,8 @@ at random (universal, voluntary). The training lever adds State money, shared am
 by its allocation, with a targeting rule inside each collectivité and a modality (seed 003
 L37-39, recommendation 6; seed 003 L81-88, recommendation 23).
 
-- Who is offered: staff not trained within ``staff.retrain_interval_years`` and with no training
-  gain still pending.
+- Who is offered: staff who have not completed a training within ``staff.retrain_interval_years``
+  and have no training gain still pending.
 - Supply: the lever's places a year are limited by what training operators can deliver
   (``training.supply_per_1000_staff``, by modality), which grows by ``supply_growth`` a year
   while the funded demand exceeds it; money beyond the supply, or with no one left to train, is
@@ -31,7 +31,7 @@ import numpy as np
 from sim import levers
 from sim.processes import Process
 from sim.selection import first_k_per_group
-from sim.state import INSTRUCTION, RECEPTION
+from sim.state import INSTRUCTION, NEVER, RECEPTION
 
 MODALITIES = ("elearning", "blended", "tutoring")
 #: Priority of job families for 'most_impacted' targeting: reception and instruction first
@@ -58,12 +58,12 @@ def need(model) -> np.ndarray:
 
 
 def eligible_rows(model) -> np.ndarray:
-    """Current staff who may be offered training: not trained recently, no gain pending."""
+    """Current staff who may be offered training: no training completed recently, no gain pending."""
     st = model.staff
     rows = st.active_rows()
     interval = int(round(model.cfg.staff.retrain_interval_years * model.steps_per_year))
     last = st.last_training[rows]
-    ok = ((last < 0) | (model.step_index - last >= interval)) & (st.gain_step[rows] < 0)
+    ok = ((last == NEVER) | (model.step_index - last >= interval)) & (st.gain_step[rows] == NEVER)
     return rows[ok]
 
 
@@ -71,13 +71,14 @@ def apply_due_gains(model) -> None:
     """Gains whose delay is over become skill (and start decaying if not used: practice)."""
     st = model.staff
     rows = st.active_rows()
-    due = rows[(st.gain_step[rows] >= 0) & (st.gain_step[rows] <= model.step_index)]
+    gain_step = st.gain_step[rows]
+    due = rows[(gain_step != NEVER) & (gain_step <= model.step_index)]
     if len(due):
         gain = st.pending_gain[due]
         st.skill[due] = np.minimum(1.0, st.skill[due] + gain)
         st.fresh_gain[due] += gain
         st.pending_gain[due] = 0.0
-        st.gain_step[due] = -1
+        st.gain_step[due] = NEVER
 
 
 def _train(model, money, carry, modality: str, targeting: str, cost_per_real: float, places: float, rng) -> tuple:
@@ -126,7 +127,7 @@ def _train(model, money, carry, modality: str, targeting: str, cost_per_real: fl
         st.skill[done], st.attitude[done], sc.training_effect, eff, sc.resistance_weight
     )
     st.gain_step[done] = model.step_index + sc.competence_delay_steps
-    st.last_training[chosen] = model.step_index
+    st.last_training[done] = model.step_index
     model.counters["trainings"] += len(chosen)
     model.counters["trainings_completed"] += int(completed.sum())
     return float(spent.sum()), new_carry
@@ -138,6 +139,7 @@ def step(model, train=_train) -> None:
     apply_due_gains(model)
     t = model.cfg.training
     c = model.colls
+    carry_own = model.carry["own_training"]
     spent_own, model.carry["own_training"] = train(
         model,
         model.flows.own_training,
@@ -151,6 +153,8 @@ def step(model, train=_train) -> None:
     model.spend["own_training"] += spent_own
     budget = levers.step_budget(model, "training")
     if budget > 0:
+        money = levers.share(model, "training", budget)
+        carried = model.carry["training"]
         # The lever's supply of places: its initial level, grown while the funded demand exceeds it.
         base = t.supply_per_1000_staff[t.modality] * float(model.flows.staff.sum()) / 1000.0
         supply = model.training_supply = max(model.training_supply or base, base)
@@ -162,15 +166,17 @@ def step(model, train=_train) -> None:
             )
         spent, model.carry["training"] = train(
             model,
-            levers.share(model, "training", budget),
-            model.carry["training"],
+            money,
+            carried,
             t.modality,
             t.targeting,
             t.cost_eur[t.modality],
             places,
             model.streams["lever.training"],
         )
-        levers.record(model, "training", spent, budget)
+        # Money carried to the next step (less than one place per collectivité) is not lost.
+        lost = float((money + carried).sum()) - spent - float(model.carry["training"].sum())
+        levers.record(model, "training", spent, spent + max(lost, 0.0))
     else:
         levers.record(model, "training", 0.0, 0.0)
         model.carry["training"] = np.zeros(c.n)
