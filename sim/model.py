@@ -68,7 +68,7 @@ class TransitionModel(mesa.Model):
         self.cfg = cfg
         s = cfg.simulation
         self.steps_per_year = s.steps_per_year
-        self.n_history = int(round((s.start_year - s.history_start_year) * s.steps_per_year))
+        self.n_history = round((s.start_year - s.history_start_year) * s.steps_per_year)
         self.n_steps = s.years * s.steps_per_year
         self.step_index = -self.n_history
         self.year = float(s.history_start_year)
@@ -130,7 +130,7 @@ class TransitionModel(mesa.Model):
 
     def step(self) -> None:
         # Mesa advances ``time`` by one before calling step(): the number of steps taken.
-        self.step_index = int(round(self.time)) - self.n_history
+        self.step_index = round(self.time) - self.n_history
         self.year = self.cfg.simulation.start_year + self.step_index / self.steps_per_year
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
         self.flows = self._new_flows()

@@ -323,7 +323,7 @@ def test_profiles_count_the_criteria_of_the_survey():
 # ------------------------------------------------------------------------------------ maturity
 def test_maturity_grows_faster_with_capacity_prior_knowledge_and_staff_who_use_the_tools():
     o = OrganisationConfig()
-    base = dict(drive=0.5, capacity=0.3, use_share=0.5, boost=1.0, bar_rise_per_year=0.0, o=o)
+    base = {"drive": 0.5, "capacity": 0.3, "use_share": 0.5, "boost": 1.0, "bar_rise_per_year": 0.0, "o": o}
     m = np.array([0.05, 0.3])
     d = maturity.maturity_change(m, **base)
     assert d[1] > d[0]  # absorptive capacity grows with what is known

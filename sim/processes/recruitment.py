@@ -53,7 +53,7 @@ def step(model) -> None:
     salary = o.it_cost_eur * (1.0 + r.salary_premium)
     budget_year = budget * model.steps_per_year
     posts = int(np.floor(budget_year / salary + 1e-9))
-    taken = int(round(c.recruited_fte.sum() + c.recruited_pending.sum()))
+    taken = round(c.recruited_fte.sum() + c.recruited_pending.sum())
     n_open = posts - taken
     if n_open > 0:
         weight = levers.allocation_weights(model, "recruitment")

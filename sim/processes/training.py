@@ -61,7 +61,7 @@ def eligible_rows(model) -> np.ndarray:
     """Current staff who may be offered training: no training completed recently, no gain pending."""
     st = model.staff
     rows = st.active_rows()
-    interval = int(round(model.cfg.staff.retrain_interval_years * model.steps_per_year))
+    interval = round(model.cfg.staff.retrain_interval_years * model.steps_per_year)
     last = st.last_training[rows]
     ok = ((last == NEVER) | (model.step_index - last >= interval)) & (st.gain_step[rows] == NEVER)
     return rows[ok]
@@ -139,7 +139,7 @@ def step(model, train=_train) -> None:
     apply_due_gains(model)
     t = model.cfg.training
     c = model.colls
-    carry_own = model.carry["own_training"]
+    model.carry["own_training"]
     spent_own, model.carry["own_training"] = train(
         model,
         model.flows.own_training,
