@@ -77,9 +77,9 @@ class Collectivite(mesa.Agent):
 _CASTS = {np.dtype(bool): bool, np.dtype(np.int64): int, np.dtype(np.int8): int}
 _LABELS = {"kind": KINDS, "pop_band": POP_BANDS}
 for _name, _col in COLLECTIVITE_COLUMNS.items():
-    if _col.shape:
-        continue
-    if _name in _LABELS:
+    if _col.shape:  # a vector per collectivité: its row of the column (a view: writes go through)
+        setattr(Collectivite, _name, _column("colls", _name, _col.doc, lambda row: row))
+    elif _name in _LABELS:
         setattr(
             Collectivite,
             _name,
@@ -109,6 +109,9 @@ class Staff(mesa.Agent):
     attitude = _column("staff", "attitude", "resistance to digital change, 0..1")
     last_training = _column("staff", "last_training", "step of the last training (sim.state.NEVER: never)", int)
     recruited = _column("staff", "recruited", "hired under the recruitment lever", bool)
+    pending_gain = _column("staff", "pending_gain", "skill of a completed training, not yet usable at work")
+    gain_step = _column("staff", "gain_step", "step when the pending gain becomes usable (NEVER: none)", int)
+    fresh_gain = _column("staff", "fresh_gain", "skill from training not yet consolidated by use")
 
     @property
     def employer(self) -> Collectivite:

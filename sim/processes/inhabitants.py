@@ -39,12 +39,13 @@ from sim.state import AGE_DRIFT_FROM, AGE_GROUP_WIDTHS, RECEPTION
 
 
 def cohort_flow(age_share, ill_age, years: float, drift: float):
-    """Illectronism by age after ``years``: renewal of the cohorts, then the drift of the 40+."""
+    """Illectronism by age after ``years``: renewal of the cohorts, then the drift of the 40+.
+    The age groups are the last axis (one commune's vector, or one row per commune)."""
     new = ill_age.copy()
-    for g in range(1, ill_age.shape[1]):
-        inflow = (age_share[:, g - 1] / AGE_GROUP_WIDTHS[g - 1]) / np.maximum(age_share[:, g], 1e-12)
-        new[:, g] += years * inflow * (ill_age[:, g - 1] - ill_age[:, g])
-    new[:, AGE_DRIFT_FROM:] += years * drift * (1.0 - new[:, AGE_DRIFT_FROM:])
+    for g in range(1, ill_age.shape[-1]):
+        inflow = (age_share[..., g - 1] / AGE_GROUP_WIDTHS[g - 1]) / np.maximum(age_share[..., g], 1e-12)
+        new[..., g] += years * inflow * (ill_age[..., g - 1] - ill_age[..., g])
+    new[..., AGE_DRIFT_FROM:] += years * drift * (1.0 - new[..., AGE_DRIFT_FROM:])
     return np.clip(new, 0.0, 1.0)
 
 

@@ -24,17 +24,26 @@ def uses_tools(skill, required: float, band: float):
     return skill >= required - band
 
 
+def practise(skill, fresh_gain, use, learnt: float, decay: float):
+    """(new skill, new fresh gain): users learn ``learnt`` by doing and consolidate their fresh
+    gain; the others lose ``decay`` of it."""
+    lost = np.where(use, 0.0, fresh_gain * decay)
+    return np.clip(skill + np.where(use, learnt, 0.0) - lost, 0.0, 1.0), np.where(use, 0.0, fresh_gain - lost)
+
+
+def step_factors(model) -> tuple[float, float]:
+    """(skill learnt by doing this step, share of an unused fresh gain lost this step)."""
+    sc = model.cfg.staff
+    rise = max(model.required_skill_rise, 0.0)
+    return sc.learning_by_doing * rise, 1.0 - np.exp(-sc.gain_decay_rate / model.steps_per_year)
+
+
 def step(model) -> None:
     st = model.staff
-    sc, d = model.cfg.staff, model.cfg.drivers
     rows = st.active_rows()
     skill = st.skill[rows]
-    use = uses_tools(skill, model.required_skill, d.following_band)
-    rise = max(model.required_skill_rise, 0.0)
-    fresh = st.fresh_gain[rows]
-    lost = np.where(use, 0.0, fresh * (1.0 - np.exp(-sc.gain_decay_rate / model.steps_per_year)))
-    st.skill[rows] = np.clip(skill + np.where(use, sc.learning_by_doing * rise, 0.0) - lost, 0.0, 1.0)
-    st.fresh_gain[rows] = np.where(use, 0.0, fresh - lost)
+    use = uses_tools(skill, model.required_skill, model.cfg.drivers.following_band)
+    st.skill[rows], st.fresh_gain[rows] = practise(skill, st.fresh_gain[rows], use, *step_factors(model))
 
 
 PROCESS = Process(

@@ -57,13 +57,22 @@ def need(model) -> np.ndarray:
     return 1.0 - model.colls.proficient_share
 
 
+def eligible(last_training, gain_step, step_index: int, interval: int):
+    """Staff who may be offered training: no training completed within ``interval`` steps, no
+    gain pending."""
+    return ((last_training == NEVER) | (step_index - last_training >= interval)) & (gain_step == NEVER)
+
+
+def retrain_interval(model) -> int:
+    """Steps between two trainings of the same staff member."""
+    return round(model.cfg.staff.retrain_interval_years * model.steps_per_year)
+
+
 def eligible_rows(model) -> np.ndarray:
     """Current staff who may be offered training: no training completed recently, no gain pending."""
     st = model.staff
     rows = st.active_rows()
-    interval = round(model.cfg.staff.retrain_interval_years * model.steps_per_year)
-    last = st.last_training[rows]
-    ok = ((last == NEVER) | (model.step_index - last >= interval)) & (st.gain_step[rows] == NEVER)
+    ok = eligible(st.last_training[rows], st.gain_step[rows], model.step_index, retrain_interval(model))
     return rows[ok]
 
 
@@ -133,10 +142,11 @@ def _train(model, money, carry, modality: str, targeting: str, cost_per_real: fl
     return float(spent.sum()), new_carry
 
 
-def step(model, train=_train) -> None:
+def step(model, train=_train, apply_gains=apply_due_gains) -> None:
     """Gains due, then own training, then the training lever. ``train`` (default :func:`_train`)
-    is replaced by sim.reference's per-agent version."""
-    apply_due_gains(model)
+    and ``apply_gains`` (:func:`apply_due_gains`) are replaced by sim.reference's per-agent
+    versions."""
+    apply_gains(model)
     t = model.cfg.training
     c = model.colls
     model.carry["own_training"]
@@ -180,7 +190,7 @@ def step(model, train=_train) -> None:
     else:
         levers.record(model, "training", 0.0, 0.0)
         model.carry["training"] = np.zeros(c.n)
-    apply_due_gains(model)  # gains with no delay
+    apply_gains(model)  # gains with no delay
 
 
 PROCESS = Process(
