@@ -1662,10 +1662,10 @@ class Config:
         source="set by the scenario preset",
     )
     equal_budget_eur_per_staff: float = param(
-        100.0,
+        20.0,
         "Budget that the equal-budget scenarios (equal_budget_*) give to their single lever, so that one value "
-        "swept across them compares the same money spent on training, recruitment and pooling. Other scenarios "
-        "ignore it.",
+        "swept across them compares the same money spent on training, recruitment and pooling (up to about 30, "
+        "each arm spends it: above, the training supply binds). Other scenarios ignore it.",
         unit="EUR / staff / year",
         lo=0.0,
         hi=10000.0,

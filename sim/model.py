@@ -23,11 +23,10 @@ import numpy as np
 
 from sim import levers, metrics
 from sim.agents import Collectivite, Staff, create_agents, remove_agents
-from sim.config import Config, to_config
+from sim.config import LEVERS, Config, to_config
 from sim.processes import STEP_ORDER
 from sim.processes.maturity import update_capacity
 from sim.processes.practice import uses_tools
-from sim.selection import group_mean
 from sim.state import DIGITAL, INSTRUCTION, MANAGEMENT, RECEPTION, SPEND_CATEGORIES, StaffTable, StepFlows
 from sim.streams import Streams, make_stream
 from sim.territory import build_territory
@@ -87,13 +86,8 @@ class TransitionModel(mesa.Model):
         self.territory = build_territory(cfg.territory, territory_rng)
         self.colls, self.staff = populate(self.territory, cfg, territory_rng)
         c = self.colls
-        self.carry = {
-            "own_training": np.zeros(c.n),
-            "training": np.zeros(c.n),
-            "sponsorship": 0.0,
-            "mutualisation": 0.0,
-            "calls": 0.0,
-        }
+        #: Remainders smaller than one unit of what is bought (a training place, an award).
+        self.carry = {"own_training": np.zeros(c.n), "calls": 0.0}
         self.arrivals: list = []
         #: FTE in post in each pool (pool ids: see sim.processes.mutualisation.pool_keys).
         self.pool_staff = np.zeros(max(int(c.epci.max()), int(c.departement.max()), 0) + 1)
@@ -102,6 +96,8 @@ class TransitionModel(mesa.Model):
         self.training_supply = 0.0
         self.conseiller_pipeline: list = []
         self.unspent_warnings: set = set()
+        #: Each lever's money left unspent so far in the policy period (sim.levers.available).
+        self.envelope = dict.fromkeys(LEVERS, 0.0)
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
         self.collectivites = create_agents(self, Collectivite, np.arange(c.n))
         self.staff.agents = create_agents(self, Staff, np.arange(self.staff.size))

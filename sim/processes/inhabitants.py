@@ -34,7 +34,6 @@ import numpy as np
 from sim import levers
 from sim.processes import Process
 from sim.processes.practice import uses_tools
-from sim.selection import group_mean
 from sim.state import AGE_DRIFT_FROM, AGE_GROUP_WIDTHS, RECEPTION
 
 
@@ -71,7 +70,7 @@ def mediation(model, communes: np.ndarray) -> np.ndarray:
     med = model.cfg.mediation
     c, st = model.colls, model.staff
     spy = model.steps_per_year
-    budget = levers.step_budget(model, "mediation")
+    budget = levers.available(model, "mediation")
     helped = np.zeros(c.n)
     spent = 0.0
     agent_money = 0.0
