@@ -5,8 +5,10 @@ A lever's budget is ``budget_eur_per_staff`` (per staff member of the territory,
 shared among collectivités by the lever's ``allocation``: in proportion to their staff, to their
 staff times their need (each lever declares what its need is, see
 :class:`sim.processes.Process`), to the staff of rural collectivités, or of communes of some
-population bands. Money a lever cannot spend (no one to train within the training supply, no
-post filled...) is recorded as ``unspent_<key>`` and never silently dropped.
+population bands. A lever's budget is an envelope over the policy period: money it cannot spend
+in a step (no one to train within the training supply, posts not filled yet...) stays available
+at the next steps, and what is left at the end is recorded as ``unspent_<key>`` (at the last
+step) with a warning, never silently dropped.
 """
 
 from __future__ import annotations
@@ -25,11 +27,22 @@ def lever_config(model, name: str):
 
 
 def step_budget(model, name: str) -> float:
-    """The lever's money for this step (EUR): 0 during the history period."""
+    """The lever's new money for this step (EUR): 0 during the history period."""
     if not model.flows.levers_on:
         return 0.0
     budget = getattr(lever_config(model, name), LEVERS[name].budget_field)
     return float(budget) * float(model.flows.staff.sum()) / model.steps_per_year
+
+
+def available(model, name: str) -> float:
+    """What the lever may spend this step: its new money plus what it left unspent before (a
+    lever's budget is an envelope over the policy period, like a State programme's credits)."""
+    return step_budget(model, name) + model.envelope[name]
+
+
+def remaining_years(model) -> float:
+    """Years of the policy period left after this step."""
+    return max(model.n_steps - model.step_index, 0) / model.steps_per_year
 
 
 def allocation_weights(model, name: str) -> np.ndarray:
@@ -60,15 +73,18 @@ def share(model, name: str, money: float) -> np.ndarray:
     return money * w / total
 
 
-def record(model, name: str, spent: float, budget: float) -> None:
-    """Record what a lever spent this step and what it could not spend."""
+def record(model, name: str, spent: float, had: float) -> None:
+    """Record what a lever spent this step out of what it ``had`` (:func:`available`). The rest
+    stays in its envelope for the next steps; what is left at the end of the policy period is
+    recorded as ``unspent_<key>`` at the last step, with a warning."""
     key = LEVERS[name].spend_key
     spent = float(spent)
     model.spend[key] += spent
-    unspent = max(0.0, float(budget) - spent)
-    model.spend[f"unspent_{key}"] += unspent
-    if unspent > 1e-6 * max(float(budget), 1.0):
+    model.envelope[name] = max(0.0, float(had) - spent)
+    if model.step_index >= model.n_steps and model.envelope[name] > 1e-6 * max(float(had), 1.0):
+        model.spend[f"unspent_{key}"] += model.envelope[name]
         model.unspent_warnings.add(name)
+        model.envelope[name] = 0.0
 
 
 def warn_unspent(model) -> None:

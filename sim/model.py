@@ -23,11 +23,10 @@ import numpy as np
 
 from sim import levers, metrics
 from sim.agents import Collectivite, Staff, create_agents, remove_agents
-from sim.config import Config, to_config
+from sim.config import LEVERS, Config, to_config
 from sim.processes import STEP_ORDER
 from sim.processes.maturity import update_capacity
 from sim.processes.practice import uses_tools
-from sim.selection import group_mean
 from sim.state import DIGITAL, INSTRUCTION, MANAGEMENT, RECEPTION, SPEND_CATEGORIES, StaffTable, StepFlows
 from sim.streams import Streams, make_stream
 from sim.territory import build_territory
@@ -87,13 +86,8 @@ class TransitionModel(mesa.Model):
         self.territory = build_territory(cfg.territory, territory_rng)
         self.colls, self.staff = populate(self.territory, cfg, territory_rng)
         c = self.colls
-        self.carry = {
-            "own_training": np.zeros(c.n),
-            "training": np.zeros(c.n),
-            "sponsorship": 0.0,
-            "mutualisation": 0.0,
-            "calls": 0.0,
-        }
+        #: Remainders smaller than one unit of what is bought (a training place, an award).
+        self.carry = {"own_training": np.zeros(c.n), "calls": 0.0}
         self.arrivals: list = []
         #: FTE in post in each pool (pool ids: see sim.processes.mutualisation.pool_keys).
         self.pool_staff = np.zeros(max(int(c.epci.max()), int(c.departement.max()), 0) + 1)
@@ -102,6 +96,8 @@ class TransitionModel(mesa.Model):
         self.training_supply = 0.0
         self.conseiller_pipeline: list = []
         self.unspent_warnings: set = set()
+        #: Each lever's money left unspent so far in the policy period (sim.levers.available).
+        self.envelope = dict.fromkeys(LEVERS, 0.0)
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
         self.collectivites = create_agents(self, Collectivite, np.arange(c.n))
         self.staff.agents = create_agents(self, Staff, np.arange(self.staff.size))
@@ -171,31 +167,51 @@ class TransitionModel(mesa.Model):
     def refresh_staff_aggregates(self) -> None:
         """Per collectivité: staff count and mean skill, digital staff (own and lever-hired), the
         shares of staff who use the tools (all, and reception and instruction), managers' skill
-        relative to the required skill, and the share of staff up to date."""
+        relative to the required skill, and the share of staff up to date. One count of staff by
+        (employer, kind of staff) and two weighted sums, whatever the number of aggregates."""
         st, c = self.staff, self.colls
         scale = self.cfg.territory.staff_scale
         rows = st.active_rows()
         emp = st.active_employers()
         skill = st.skill[rows]
         family = st.job_family[rows]
-        mean, count = group_mean(emp, skill, c.n)
-        c.staff_mean_skill = mean
-        c.n_staff = count.astype(np.int64)
         digital = family == DIGITAL
         recruited = st.recruited[rows]
-        c.it_fte = np.bincount(emp[digital & ~recruited], minlength=c.n) / scale
-        c.recruited_fte = np.bincount(emp[digital & recruited], minlength=c.n) / scale
         use = uses_tools(skill, self.required_skill, self.cfg.drivers.following_band)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            c.staff_use_share = np.nan_to_num(np.bincount(emp, weights=use, minlength=c.n) / count)
-            c.proficient_share = np.nan_to_num(
-                np.bincount(emp, weights=skill >= self.required_skill, minlength=c.n) / count
-            )
-        front = (family == RECEPTION) | (family == INSTRUCTION)
-        front_mean, front_n = group_mean(emp[front], use[front].astype(np.float64), c.n)
-        c.front_use_share = np.where(front_n > 0, front_mean, c.staff_use_share)
         managers = family == MANAGEMENT
-        m_mean, m_n = group_mean(emp[managers], skill[managers], c.n)
+        front = (family == RECEPTION) | (family == INSTRUCTION)
+        # Bits: 1 uses the tools, 2 up to date, 4 own digital, 8 lever-hired digital, 16 front line,
+        # 32 manager.
+        code = (
+            use.view(np.uint8)
+            | ((skill >= self.required_skill).view(np.uint8) << 1)
+            | ((digital & ~recruited).view(np.uint8) << 2)
+            | ((digital & recruited).view(np.uint8) << 3)
+            | (front.view(np.uint8) << 4)
+            | (managers.view(np.uint8) << 5)
+        )
+        counts = np.bincount(emp * 64 + code, minlength=c.n * 64).reshape(c.n, 64).astype(np.float64)
+        bits = np.arange(64)
+
+        def n_with(mask_bits: int, value_bits: int | None = None) -> np.ndarray:
+            sel = (bits & mask_bits) == (mask_bits if value_bits is None else value_bits)
+            return counts[:, sel].sum(axis=1)
+
+        count = counts.sum(axis=1)
+        total = np.bincount(emp, weights=skill, minlength=c.n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+            c.staff_use_share = np.nan_to_num(n_with(1) / count)
+            c.proficient_share = np.nan_to_num(n_with(2) / count)
+            front_n = n_with(16)
+            front_use = n_with(17) / front_n
+            m_n = n_with(32)
+            m_mean = np.bincount(emp, weights=skill * managers, minlength=c.n) / m_n
+        c.staff_mean_skill = mean
+        c.n_staff = count.astype(np.int64)
+        c.it_fte = n_with(4) / scale
+        c.recruited_fte = n_with(8) / scale
+        c.front_use_share = np.where(front_n > 0, front_use, c.staff_use_share)
         relative = np.clip(np.where(m_n > 0, m_mean, mean) / max(self.required_skill, 1e-9), 0.0, 1.0)
         c.manager_skill = np.nan_to_num(relative)
 

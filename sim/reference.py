@@ -24,7 +24,7 @@ Each reference process is the vectorised process's :class:`~sim.processes.Proces
 with another ``step`` (same name, reads, writes, levers and needs), so the model refreshes the
 staff aggregates at the same points. Shared with the vectorised model: the processes drivers,
 budget, it_staff, mutualisation, recruitment and governance, which act on collectivités as a
-whole; what every lever shares (:mod:`sim.levers`: the step's budget, the allocation among
+whole; what every lever shares (:mod:`sim.levers`: the money available, the allocation among
 collectivités and its needs, the accounting); the lever's supply of training places (one number
 for the territory, in :func:`sim.processes.training.step`); the draw of new staff's
 characteristics (:func:`sim.territory.staffing.draw_staff`); the Mesa bookkeeping of staff who
@@ -202,7 +202,7 @@ def peer_learning_step(model) -> None:
     colls = collectivite_agents(model)
     n = len(colls)
     real_staff = [max(model.flows.staff[col.row], 1.0) for col in colls]
-    budget = levers.step_budget(model, "referents")
+    budget = levers.available(model, "referents")
     money = levers.share(model, "referents", budget)
     for col in colls:
         col.referents = money[col.row] * spy / r.cost_per_referent_eur  # FTE-equivalents
@@ -379,7 +379,7 @@ def mediation(model, communes: list) -> list:
     spy = model.steps_per_year
     colls = collectivite_agents(model)
     n = len(colls)
-    budget = levers.step_budget(model, "mediation")
+    budget = levers.available(model, "mediation")
     helped = [0.0] * n
     agent_money = 0.0
     if budget > 0 and med.every_agent_mediator:  # reception staff who use the tools

@@ -38,8 +38,8 @@ UNIT_COLUMNS = (
 
 
 def carried(model) -> dict:
-    """Money each lever carries to the next step (a remainder smaller than what it buys)."""
-    return {k: float(np.sum(v)) for k, v in model.carry.items()}
+    """Money each lever left unspent so far (its envelope)."""
+    return dict(model.envelope)
 
 
 def check_step_invariants(model, budgets: dict, carry_before: dict) -> None:

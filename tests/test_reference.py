@@ -2,7 +2,8 @@
 
 Both models get the same configuration and seed; from the initial state and after every step,
 the history period included, every staff column, every collectivité column, every recorded
-metric, every counter, the spending, the carried money and the lever's pipelines must be equal
+metric, every counter, the spending, the carried money, the levers' envelopes, the training supply
+and the conseillers' pipeline must be equal
 (not merely close), and the same Mesa agents (unique ids) must be alive.
 """
 
@@ -74,6 +75,8 @@ def _differences(a: TransitionModel, b: TransitionModel) -> list[str]:
         bad.append("spend")
     if a.carry.keys() != b.carry.keys() or not all(_same(a.carry[k], b.carry[k]) for k in a.carry):
         bad.append("carry")
+    if a.envelope != b.envelope:
+        bad.append("envelope")
     if a.training_supply != b.training_supply or len(a.conseiller_pipeline) != len(b.conseiller_pipeline):
         bad.append("lever state")
     elif not all(_same(x, y) for x, y in zip(a.conseiller_pipeline, b.conseiller_pipeline)):

@@ -179,3 +179,34 @@ def test_local_parallel_launcher_is_joblib_with_two_jobs():
     launcher = compose_with_hydra(["hydra/launcher=local_parallel"]).hydra.launcher
     assert launcher._target_.endswith("JoblibLauncher") and launcher.n_jobs == 2
     assert compose_with_hydra(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]).hydra.launcher.n_jobs == 2
+
+
+def test_equal_budget_arms_spend_the_same_total_within_5_percent():
+    """The equal-budget comparison compares the same euros: every arm spends its whole envelope
+    (State money, counted the same way: spend_<lever>_eur over the policy period)."""
+    from sim.run import run_simulation
+
+    spent = {}
+    for arm in ("training", "recruitment", "mutualisation"):
+        cfg = to_config(
+            compose_config(
+                [
+                    f"scenario=equal_budget_{arm}",
+                    "equal_budget_eur_per_staff=20",
+                    "territory.n_communes=300",
+                    "territory.seed=0",
+                    "simulation.years=5",
+                    "simulation.progress=false",
+                    "simulation.figures=false",
+                ]
+            )
+        )
+        ts = run_simulation(cfg).timeseries
+        policy = ts[(ts.stratum_kind == "all") & (ts.step > 0)]
+        spent[arm] = policy.loc[policy.metric == f"spend_{arm}_eur", "value"].sum()
+        unspent = policy.loc[policy.metric == f"spend_unspent_{arm}_eur", "value"].sum()
+        staff = ts[(ts.metric == "staff_count") & (ts.step == 0)]["value"].iloc[0]
+        budget = 20.0 * staff * 5
+        assert abs(spent[arm] + unspent - budget) < 0.02 * budget, (arm, spent[arm], unspent, budget)
+    low, high = min(spent.values()), max(spent.values())
+    assert high - low < 0.05 * high, spent

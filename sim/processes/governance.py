@@ -89,22 +89,17 @@ def elections(model, rng) -> None:
 def awareness(model) -> None:
     s = model.cfg.sponsorship
     c = model.colls
-    budget = levers.step_budget(model, "sponsorship")
-    available = budget + model.carry["sponsorship"]
-    n = int(min(np.floor(available / s.cost_per_collectivite_eur + 1e-9), c.n))
-    w = levers.allocation_weights(model, "sponsorship") if n > 0 else None
-    if n > 0 and w.sum() > 0:
+    had = levers.available(model, "sponsorship")
+    n = int(min(np.floor(had / s.cost_per_collectivite_eur + 1e-9), c.n))
+    spent = 0.0
+    if n > 0:
+        w = levers.allocation_weights(model, "sponsorship")
         order = weighted_order(w, model.streams["lever.sponsorship"])
         chosen = order[:n][w[order[:n]] > 0]
         c.sponsorship[chosen] += s.gain * (1.0 - c.sponsorship[chosen])
         spent = len(chosen) * s.cost_per_collectivite_eur
         model.counters["awareness_programmes"] += len(chosen)
-    else:
-        spent = 0.0
-    # Keep less than one programme's cost for the next step; the rest of what could not buy a
-    # programme (no one left to reach) is not spent.
-    model.carry["sponsorship"] = min(available - spent, s.cost_per_collectivite_eur)
-    levers.record(model, "sponsorship", spent, spent + max(available - spent - model.carry["sponsorship"], 0.0))
+    levers.record(model, "sponsorship", spent, had)
 
 
 def step(model) -> None:

@@ -34,7 +34,6 @@ import numpy as np
 from sim import levers
 from sim.processes import Process
 from sim.processes.practice import uses_tools
-from sim.selection import group_mean
 from sim.state import AGE_DRIFT_FROM, AGE_GROUP_WIDTHS, RECEPTION
 
 
@@ -72,7 +71,7 @@ def mediation(model, communes: np.ndarray) -> np.ndarray:
     med = model.cfg.mediation
     c, st = model.colls, model.staff
     spy = model.steps_per_year
-    budget = levers.step_budget(model, "mediation")
+    budget = levers.available(model, "mediation")
     helped = np.zeros(c.n)
     spent = 0.0
     agent_money = 0.0
@@ -130,10 +129,14 @@ def step(model) -> None:
 
 
 def aggregate(model) -> None:
-    """Give EPCI, départements and régions the population-weighted values of their communes."""
+    """Give EPCI, départements and régions the population-weighted values of their communes
+    (illectronism, exclusion, help coverage; illectronism by age weighted by each age group's
+    population, and the age shares). One weighted count per kind of group: the numerators and
+    weights of the 13 values are laid side by side and summed in a single bincount."""
     c = model.colls
     communes = c.kind == 0
     w = c.population * communes
+    n_age = c.illectronism_age.shape[1]
     for key, kind in ((c.epci, 1), (c.departement, 2), (c.region, 3)):
         rows = np.flatnonzero(c.kind == kind)
         if len(rows) == 0:
@@ -141,16 +144,27 @@ def aggregate(model) -> None:
         valid = communes & (key >= 0)
         size = int(key.max()) + 1
         idx = rows if kind == 1 else key[rows]
-        for name in ("illectronism", "excluded", "help_coverage"):
-            col = getattr(c, name)
-            mean, _ = group_mean(key[valid], col[valid], size, weights=w[valid])
-            col[rows] = np.nan_to_num(mean[idx])
-        for g in range(c.illectronism_age.shape[1]):
-            ww = w[valid] * c.age_share[valid, g]
-            mean, _ = group_mean(key[valid], c.illectronism_age[valid, g], size, weights=ww)
-            c.illectronism_age[rows, g] = np.nan_to_num(mean[idx])
-            share, _ = group_mean(key[valid], c.age_share[valid, g], size, weights=w[valid])
-            c.age_share[rows, g] = np.nan_to_num(share[idx])
+        wv = w[valid]
+        age_w = wv[:, None] * c.age_share[valid]  # population of each age group
+        values = np.column_stack(
+            [
+                c.illectronism[valid],
+                c.excluded[valid],
+                c.help_coverage[valid],
+                c.illectronism_age[valid],
+                c.age_share[valid],
+            ]
+        )
+        weights = np.column_stack([wv, wv, wv, age_w, np.repeat(wv[:, None], n_age, axis=1)])
+        k = values.shape[1]
+        cells = (key[valid][:, None] * k + np.arange(k)).ravel()
+        total = np.bincount(cells, weights=(values * weights).ravel(), minlength=size * k).reshape(size, k)
+        count = np.bincount(cells, weights=weights.ravel(), minlength=size * k).reshape(size, k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.nan_to_num(total / count)[idx]
+        c.illectronism[rows], c.excluded[rows], c.help_coverage[rows] = mean[:, 0], mean[:, 1], mean[:, 2]
+        c.illectronism_age[rows] = mean[:, 3 : 3 + n_age]
+        c.age_share[rows] = mean[:, 3 + n_age :]
     groups = ~communes
     c.eservice_use[groups] = (
         c.services_online[groups]

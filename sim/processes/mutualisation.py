@@ -117,7 +117,7 @@ def step(model) -> None:
     m = model.cfg.mutualisation
     c = model.colls
     spy = model.steps_per_year
-    budget = levers.step_budget(model, "mutualisation")
+    budget = levers.available(model, "mutualisation")
     c.pool_fte[:] = 0.0
     c.pool_capacity[:] = 0.0
     c.pool_critical[:] = False
@@ -130,8 +130,7 @@ def step(model) -> None:
     candidates = eligible & ~pooled
     communes = (c.kind == 0) & eligible
     spent = 0.0
-    available = budget + model.carry["mutualisation"]
-    model.carry["mutualisation"] = 0.0
+    available = budget
 
     if candidates.any():
         n_keys = int(keys.max()) + 1
@@ -163,12 +162,11 @@ def step(model) -> None:
                 available -= len(pushed) * m.join_support_eur
                 model.counters["pushed_joins"] += len(pushed)
             # Keep up to one membership's cost for the next push; the rest subsidises the pools.
-            model.carry["mutualisation"] = min(available, m.join_support_eur)
-            available -= model.carry["mutualisation"]
+            available -= min(available, m.join_support_eur)
 
     pooled = c.pool >= 0
     if not pooled.any():
-        levers.record(model, "mutualisation", spent, spent + available)
+        levers.record(model, "mutualisation", spent, budget)
         return
     n_pools = len(model.pool_staff)
     pool = np.maximum(c.pool, 0)
@@ -197,7 +195,7 @@ def step(model) -> None:
     # Salaries are paid from the members' fees first; the lever pays the rest, up to its offer.
     payroll = staff_fte * o.it_cost_eur / spy
     subsidy_used = np.minimum(offered, np.maximum(payroll - fees, 0.0))
-    levers.record(model, "mutualisation", spent + float(subsidy_used.sum()), spent + available)
+    levers.record(model, "mutualisation", spent + float(subsidy_used.sum()), budget)
 
     members = np.bincount(pool[pooled], minlength=n_pools).astype(np.float64)
     fte = effective_pool_fte(staff_fte, members, m.scale_exponent)

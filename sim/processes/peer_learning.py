@@ -32,7 +32,7 @@ def step(model) -> None:
     r = model.cfg.referents
     sc = model.cfg.staff
     real_staff = np.maximum(model.flows.staff, 1.0)
-    budget = levers.step_budget(model, "referents")
+    budget = levers.available(model, "referents")
     money = levers.share(model, "referents", budget)
     c.referents = money * model.steps_per_year / r.cost_per_referent_eur  # FTE-equivalents, spent in full
     levers.record(model, "referents", float(money.sum()), budget)

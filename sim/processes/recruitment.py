@@ -49,10 +49,13 @@ def step(model) -> None:
     o = model.cfg.organisation
     c = model.colls
     arrive(model)
-    budget = levers.step_budget(model, "recruitment")
+    budget = levers.available(model, "recruitment")
     salary = o.it_cost_eur * (1.0 + r.salary_premium)
-    budget_year = budget * model.steps_per_year
-    posts = int(np.floor(budget_year / salary + 1e-9))
+    # Posts the yearly budget pays, plus those the money left by vacancies pays over the rest of
+    # the policy period.
+    yearly = levers.step_budget(model, "recruitment") * model.steps_per_year
+    extra = model.envelope["recruitment"] / max(levers.remaining_years(model), 1.0 / model.steps_per_year)
+    posts = int(np.floor((yearly + extra) / salary + 1e-9))
     taken = round(c.recruited_fte.sum() + c.recruited_pending.sum())
     n_open = posts - taken
     if n_open > 0:

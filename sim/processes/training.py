@@ -10,8 +10,8 @@ L37-39, recommendation 6; seed 003 L81-88, recommendation 23).
 - Supply: the lever's places a year are limited by what training operators can deliver
   (``training.supply_per_1000_staff``, by modality), which grows by ``supply_growth`` a year
   while the funded demand exceeds it; money beyond the supply, or with no one left to train, is
-  not spent and is reported (spend_unspent_training_eur). Whole places are bought; only the
-  remainder smaller than one place is carried to the next step.
+  not spent now and stays in the lever's envelope (:mod:`sim.levers`); what is left at the end is
+  reported (spend_unspent_training_eur). Whole places are bought.
 - Who completes: completion is linear in skill between two values per modality
   (``training.completion``). Self-service e-learning is completed mostly by the already
   skilled and not at all by staff in illectronism, who lack a work computer or the basic
@@ -149,7 +149,6 @@ def step(model, train=_train, apply_gains=apply_due_gains) -> None:
     apply_gains(model)
     t = model.cfg.training
     c = model.colls
-    model.carry["own_training"]
     spent_own, model.carry["own_training"] = train(
         model,
         model.flows.own_training,
@@ -161,35 +160,28 @@ def step(model, train=_train, apply_gains=apply_due_gains) -> None:
         model.streams["training"],
     )
     model.spend["own_training"] += spent_own
-    budget = levers.step_budget(model, "training")
+    budget = levers.available(model, "training")
+    spent = 0.0
     if budget > 0:
-        money = levers.share(model, "training", budget)
-        carried = model.carry["training"]
         # The lever's supply of places: its initial level, grown while the funded demand exceeds it.
         base = t.supply_per_1000_staff[t.modality] * float(model.flows.staff.sum()) / 1000.0
         supply = model.training_supply = max(model.training_supply or base, base)
         places = supply / model.steps_per_year
         demand = budget / t.cost_eur[t.modality]
         if demand > places:
-            model.training_supply = min(
-                supply * (1.0 + t.supply_growth) ** (1.0 / model.steps_per_year), demand * model.steps_per_year
-            )
-        spent, model.carry["training"] = train(
+            grown = supply * (1.0 + t.supply_growth) ** (1.0 / model.steps_per_year)
+            model.training_supply = min(grown, demand * model.steps_per_year)
+        spent, _ = train(
             model,
-            money,
-            carried,
+            levers.share(model, "training", budget),
+            np.zeros(c.n),
             t.modality,
             t.targeting,
             t.cost_eur[t.modality],
             places,
             model.streams["lever.training"],
         )
-        # Money carried to the next step (less than one place per collectivité) is not lost.
-        lost = float((money + carried).sum()) - spent - float(model.carry["training"].sum())
-        levers.record(model, "training", spent, spent + max(lost, 0.0))
-    else:
-        levers.record(model, "training", 0.0, 0.0)
-        model.carry["training"] = np.zeros(c.n)
+    levers.record(model, "training", spent, budget)
     apply_gains(model)  # gains with no delay
 
 
