@@ -2,9 +2,9 @@
 
 Both models get the same configuration and seed; from the initial state and after every step,
 the history period included, every staff column, every collectivité column, every recorded
-metric, every counter, the spending, the carried money, the levers' envelopes, the training supply
-and the conseillers' pipeline must be equal
-(not merely close), and the same Mesa agents (unique ids) must be alive.
+metric, every counter, the spending, the carried money, the levers' envelopes, the training
+supply and the conseillers' pipeline must be equal (not merely close), and the same Mesa agents
+(unique ids) must be alive.
 """
 
 from __future__ import annotations
