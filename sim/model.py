@@ -104,9 +104,9 @@ class TransitionModel(mesa.Model):
         self.refresh_staff_aggregates()
         self.flows = self._new_flows()
         update_capacity(self)
-        from sim.processes.inhabitants import aggregate
+        from sim.processes.inhabitants import initial_state
 
-        aggregate(self)
+        initial_state(self)
         self.records: list[tuple] = []
         metrics.collect(self)
 

@@ -128,6 +128,24 @@ def step(model) -> None:
     aggregate(model)
 
 
+def initial_state(model) -> None:
+    """Exclusion, help coverage and e-service use of the initial state (before any step): the
+    need for help against the France services counters open then, without mediation."""
+    c = model.colls
+    h, d = model.cfg.inhabitants, model.cfg.drivers
+    communes = c.kind == 0
+    ill_persons = c.illectronism * c.population * communes
+    counters = d.france_services_per_100k_inh * c.population / 1e5 * model.france_services_share
+    online = online_share(c.services_online, model.state_online_share, d.state_procedures_weight)
+    coverage = np.where(
+        communes, help_coverage(counters * d.france_services_persons_per_year, ill_persons * online), 0.0
+    )
+    c.help_coverage = coverage
+    c.excluded = np.where(communes, c.illectronism * online * (1.0 - coverage), 0.0)
+    c.eservice_use = c.services_online * (1.0 - c.illectronism * (1.0 - coverage)) * h.eservice_ceiling
+    aggregate(model)
+
+
 def aggregate(model) -> None:
     """Give EPCI, départements and régions the population-weighted values of their communes
     (illectronism, exclusion, help coverage; illectronism by age weighted by each age group's
