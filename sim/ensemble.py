@@ -1,7 +1,7 @@
 """Ensembles of parameter sets: runs and sweeps that draw their uncertain parameters from one.
 
 An *ensemble* is a Parquet file with one row per *member* (a parameter set) and one column per
-parameter, named by its dotted path (``behaviour.training_effect``); columns without a dot
+parameter, named by its dotted path (``staff.training_effect``); columns without a dot
 (``member``, ``wave``, ``max_implausibility``, ...) describe the member and are not applied.
 ``python -m analysis calibrate`` writes one (``ensemble.parquet``) with its manifest beside it
 (``ensemble.json``: targets, code version, waves, version).

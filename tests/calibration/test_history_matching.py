@@ -98,8 +98,8 @@ def test_calibration_of_the_model_recovers_the_parameter_that_made_the_targets(t
     from sim.api import compose_config, run
     from sim.targets import measure
 
-    fixed = ["territory.n_communes=300", "simulation.start_year=2018"]
-    truth = {"behaviour.maturity_speed": 0.07, "behaviour.open_data_rate": 0.02}
+    fixed = ["territory.n_communes=300"]
+    truth = {"organisation.maturity_speed": 0.2, "organisation.open_data_rate": 0.02}
     probe = [f"{k}={v}" for k, v in truth.items()]
     entries = []
     for metric, date in (("maturity_mean", 2020.0), ("maturity_mean", 2021.0), ("services_online_mean", 2021.0)):
@@ -124,7 +124,7 @@ def test_calibration_of_the_model_recovers_the_parameter_that_made_the_targets(t
                 [
                     *fixed,
                     *probe,
-                    "simulation.years=3",
+                    "simulation.years=1",
                     f"seed={s}",
                     "simulation.progress=false",
                     "simulation.figures=false",
@@ -159,8 +159,8 @@ def test_calibration_of_the_model_recovers_the_parameter_that_made_the_targets(t
         "--targets-file",
         str(registry),
         "--params",
-        "behaviour.maturity_speed",
-        "behaviour.open_data_rate",
+        "organisation.maturity_speed",
+        "organisation.open_data_rate",
         "--points",
         "8",
         "--seeds",
@@ -181,9 +181,12 @@ def test_calibration_of_the_model_recovers_the_parameter_that_made_the_targets(t
     man = json.loads((out / "ensemble.json").read_text())
     assert man["n_members"] == len(ens) > 0 and [t["id"] for t in man["targets"]] == [e["id"] for e in entries]
     assert man["code_version"]["git_commit"] is None or len(man["code_version"]["git_commit"]) == 40
-    speed = ens["behaviour.maturity_speed"]
-    assert speed.min() <= truth["behaviour.maturity_speed"] <= speed.max()
-    assert speed.max() - speed.min() < 0.5 * (0.1 - 0.01)  # well inside the prior (0.01, 0.1)
+    speed = ens["organisation.maturity_speed"]
+    assert speed.min() <= truth["organisation.maturity_speed"] <= speed.max()
+    from sim.config import uncertain_params
+
+    prior = next(p for p in uncertain_params() if p.path == "organisation.maturity_speed")
+    assert speed.max() - speed.min() < 0.5 * (prior.hi - prior.lo)  # well inside the prior
     # the truth is still plausible for the emulators of both waves
     from analysis.calibrate import Calibration, Settings
     from sim.targets import load_targets
@@ -204,27 +207,74 @@ def test_calibration_of_the_model_recovers_the_parameter_that_made_the_targets(t
 
 
 def test_calibration_refuses_targets_the_model_cannot_measure(tmp_path):
+    entries = [
+        {
+            "id": "ok",
+            "title": "t",
+            "year": 2022,
+            "quantity": {"metric": "maturity_mean"},
+            "value": 0.2,
+            "sd": 0.01,
+            "discrepancy_sd": 0.01,
+            "use": "calibration",
+            "source": "synthetic",
+        },
+        {
+            "id": "missing",
+            "title": "t",
+            "year": 2022,
+            "quantity": {"metric": "no_such_metric"},
+            "value": 0.2,
+            "sd": 0.01,
+            "discrepancy_sd": 0.01,
+            "use": "calibration",
+            "source": "synthetic",
+        },
+        {
+            "id": "too_early",
+            "title": "t",
+            "year": 1995,
+            "quantity": {"metric": "maturity_mean"},
+            "value": 0.2,
+            "sd": 0.01,
+            "discrepancy_sd": 0.01,
+            "use": "calibration",
+            "source": "synthetic",
+        },
+    ]
+    registry = tmp_path / "targets.yaml"
+    registry.write_text(yaml.safe_dump({"targets": entries}), encoding="utf-8")
+    base = [
+        sys.executable,
+        "-m",
+        "analysis",
+        "calibrate",
+        "--targets-file",
+        str(registry),
+        "--dry-run",
+        "--set",
+        "territory.n_communes=30",
+    ]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "analysis",
-            "calibrate",
-            "--out",
-            str(tmp_path / "c"),
-            "--dry-run",
-            "--set",
-            "territory=small",
-        ],
+        [*base, "--out", str(tmp_path / "c")], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert done.returncode == 2
+    assert "cannot measure 2 calibration target(s)" in done.stderr
+    assert "missing: the run does not record the metric no_such_metric" in done.stderr
+    assert "too_early: date 1995.5 is before the run starts" in done.stderr
+    assert not (tmp_path / "c" / "wave_1").exists()
+    # --drop-unavailable goes on with the others, listing and recording the dropped ones
+    done = subprocess.run(
+        [*base, "--out", str(tmp_path / "d"), "--drop-unavailable"],
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
-    assert done.returncode == 2
-    assert "cannot measure" in done.stderr
-    assert "credoc_online_procedures_2018" in done.stderr and "online_procedures_share" in done.stderr
-    assert not (tmp_path / "c" / "wave_1").exists()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "targets dropped" in done.stderr and "would run" in done.stderr
+    saved = json.loads((tmp_path / "d" / "calibration.json").read_text())
+    assert saved["targets"] == ["ok"] and set(saved["dropped"]) == {"missing", "too_early"}
 
 
 def test_abc_smc_on_the_emulators_concentrates_near_the_truth(tmp_path):
