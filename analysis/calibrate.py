@@ -317,8 +317,9 @@ class HistoryMatching:
         if len(kept) == 0:
             raise NoPlausibleSpace(
                 "every parameter set sampled is ruled out: the model cannot match the calibration targets "
-                "within their observation and discrepancy variances (see the implausibility of each target "
-                "in the wave summaries); widen priors or discrepancies, or check the targets"
+                "within their observation and discrepancy variances (each wave_<k>/summary.json lists, per "
+                "target, the simulated range and the share of run points it rules out); widen priors or "
+                "discrepancies, check the targets, or leave out those the model cannot reach (--targets)"
             )
         order = maximin_order(kept, n, rng)
         stats = {
@@ -849,6 +850,15 @@ class Calibration:
             _, means, mean_var, _, _ = self.points(k)
             imp = self.hm.simulated_implausibility(means.to_numpy(), mean_var.to_numpy(), wave.seed_var)
             fit_ok = combine(imp, self.s.criterion) <= self.s.cutoff
+            per_target = {
+                t.id: {
+                    "observed": t.observed_text(),
+                    "simulated_min": float(np.nanmin(means[t.id])),
+                    "simulated_max": float(np.nanmax(means[t.id])),
+                    "share_of_points_ruled_out": float(np.mean(imp[:, j] > self.s.cutoff)),
+                }
+                for j, t in enumerate(self.targets)
+            }
             summary = {
                 "wave": k,
                 "points": len(self.designs[k]),
@@ -858,10 +868,17 @@ class Calibration:
                 "plausible_share_after": share,
                 "run_points_fitting_so_far": int(fit_ok.sum()),
                 "seed_sd": {t: math.sqrt(v) for t, v in wave.seed_var.items()},
+                "targets": per_target,
                 "wall_s": round(time.perf_counter() - t0, 1),
             }
             (self.wave_dir(k) / "summary.json").write_text(json.dumps(summary, indent=2))
             self.summaries.append(summary)
+            hard = {i: v for i, v in per_target.items() if v["share_of_points_ruled_out"] >= 0.9}
+            for i, v in hard.items():
+                _say(
+                    f"wave {k}: target {i} rules out {v['share_of_points_ruled_out']:.0%} of the run points: observed "
+                    f"{v['observed']}, simulated {v['simulated_min']:.4g} to {v['simulated_max']:.4g}"
+                )
             _say(
                 f"wave {k}: emulators fitted on {wave.n_train} points; {share:.2%} of the prior box still "
                 f"plausible; {int(fit_ok.sum())} simulated points fit every target so far"
