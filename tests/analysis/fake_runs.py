@@ -362,7 +362,11 @@ def run_rows(end: Mapping[str, float], spend_per_step: float, n_steps: int = N_S
 
 
 #: Equal-budget fake: outcome = base + effect per 100 EUR x level / 100, by arm; seeds shift every arm.
-EQUAL_BUDGET_ARMS = {"equal_budget_training": 0.02, "equal_budget_recruitment": 0.01, "equal_budget_mutualisation": 0.03}
+EQUAL_BUDGET_ARMS = {
+    "equal_budget_training": 0.02,
+    "equal_budget_recruitment": 0.01,
+    "equal_budget_mutualisation": 0.03,
+}
 EQUAL_BUDGET_LEVELS = (50, 100, 200)
 
 
