@@ -687,6 +687,17 @@ def _baseline_is_shared(outcomes: pd.DataFrame, design: Design, metrics: Sequenc
     return bool((per_key <= 1).all().all())
 
 
+def absolute_gaps(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every signed gap (registry ``absolute``) replaced by its absolute value: the size
+    of the fracture whichever way it goes."""
+    out = outcomes.copy()
+    for c in out.columns:
+        if outcome_registry.get(str(c)).absolute:
+            out[c] = out[c].astype(float).abs()
+    out.attrs = dict(outcomes.attrs)
+    return out
+
+
 def prepare(outcomes: pd.DataFrame, design: Design) -> pd.DataFrame:
     """The outcomes with a shared baseline counted once: one copy per seed (and parameter set), its
     panel columns left empty."""
@@ -888,10 +899,7 @@ def multi_criteria(
     if not criteria:
         raise KeyError("none of the criteria is in the data")
     w = resolve_weights(criteria, weights)
-    bad = out.copy()
-    for m in criteria:
-        if outcome_registry.get(m).absolute:
-            bad[m] = bad[m].astype(float).abs()
+    bad = absolute_gaps(out)
     keys = design.keys
     means = bad.groupby(keys, dropna=False, sort=False)[criteria].mean() if keys else bad[criteria].mean().to_frame().T
     n_runs = bad.groupby(keys, dropna=False, sort=False).size() if keys else pd.Series([len(bad)])
@@ -999,6 +1007,7 @@ __all__ = [
     "FRACTURE_METRICS",
     "TIMESERIES_COLUMNS",
     "Design",
+    "absolute_gaps",
     "beat_probabilities",
     "compare_design",
     "compare_to_baseline",

@@ -144,7 +144,7 @@ def _profile_key(label: str) -> str:
 #: Every metric of ``timeseries.parquet`` (stratum kind ``all``, plus ``strata``).
 DECLARED: tuple[Outcome, ...] = (
     # ------------------------------------------------------------------ adoption
-    _o("maturity_mean", "Digital maturity (mean)", "Maturité numérique (moyenne)", "index 0-1", "index", HIGHER,
+    _o("maturity_mean", "Mean digital maturity", "Maturité numérique moyenne", "index 0-1", "index", HIGHER,
        "adoption", "Mean digital maturity of the collectivités (0 to 1).", strata=COLL, headline=True),
     _o("maturity_p10", "Digital maturity, 10th percentile", "Maturité numérique, 1er décile", "index 0-1", "index",
        HIGHER, "adoption", "10th percentile of the collectivités' maturity."),
@@ -152,12 +152,12 @@ DECLARED: tuple[Outcome, ...] = (
        "adoption", "Median maturity of the collectivités."),
     _o("maturity_p90", "Digital maturity, 90th percentile", "Maturité numérique, 9e décile", "index 0-1", "index",
        HIGHER, "adoption", "90th percentile of the collectivités' maturity."),
-    _o("services_online_mean", "Services online (mean share)", "Services en ligne (part moyenne)", "share",
+    _o("services_online_mean", "Services online, mean share", "Part moyenne des services en ligne", "share",
        "share", HIGHER, "adoption", "Mean share of a collectivité's services that are online.", strata=COLL,
        headline=True),
     _o("open_data_share", "Collectivités publishing open data", "Collectivités publiant des données ouvertes",
        "share", "share", HIGHER, "adoption", "Share of collectivités publishing open data."),
-    _o("staff_mean_skill", "Staff digital skill (mean)", "Compétence numérique des agents (moyenne)", "skill 0-1",
+    _o("staff_mean_skill", "Mean digital skill of staff", "Compétence numérique moyenne des agents", "skill 0-1",
        "index", HIGHER, "adoption", "Mean digital skill of staff.", strata=STAFF),
     _o("staff_proficient_share", "Staff up to date with digital tools", "Agents à jour des outils numériques",
        "share", "share", HIGHER, "adoption",
@@ -168,9 +168,9 @@ DECLARED: tuple[Outcome, ...] = (
        "share", "share", HIGHER, "adoption",
        "Share of inhabitants' transactions made online (weighted by population).", headline=True),
     # ------------------------------------------------------------------ fracture
-    _o("maturity_gini", "Inequality of maturity (Gini)", "Inégalité de maturité (Gini)", "index 0-1", "index",
+    _o("maturity_gini", "Inequality of maturity, Gini index", "Inégalité de maturité, indice de Gini", "index 0-1", "index",
        LOWER, "fracture", "Gini index of the collectivités' maturity (0 = equal).", headline=True),
-    _o("maturity_theil", "Inequality of maturity (Theil)", "Inégalité de maturité (Theil)", "index", "index",
+    _o("maturity_theil", "Inequality of maturity, Theil index", "Inégalité de maturité, indice de Theil", "index", "index",
        LOWER, "fracture", "Theil T index of the collectivités' maturity (0 = equal)."),
     _o("gap_size", "Maturity gap, largest vs smallest communes",
        "Écart de maturité, grandes vs petites communes", "index 0-1", "index", LOWER, "fracture",
@@ -245,7 +245,9 @@ def get(name: str) -> Outcome:
         label = re.sub(r"^(Own spending|Policy spending|Total spending)", r"\1 over the run", base.label)
         if label == base.label:
             label = base.label + " (over the run)"
-        label_fr = base.label_fr + " (sur la période)"
+        label_fr = re.sub(r"^(Dépense (?:propre|publique|totale))", r"\1 cumulée", base.label_fr)
+        if label_fr == base.label_fr:
+            label_fr = base.label_fr + ", cumul sur la période"
         return replace(base, name=name, label=label, label_fr=label_fr, unit="EUR", strata=())
     fmt = "eur" if name.endswith("_eur") else "share" if name.endswith("_share") else "number"
     return Outcome(name, _humanise(name), _humanise(name), "", fmt, NEUTRAL, "context", "", declared=False)
@@ -266,7 +268,10 @@ def unit_text(o: Outcome, lang: str = "en") -> str:
     if o.fmt == "share":
         return "%"
     if o.fmt == "eur":
-        return "€" if lang == "fr" else "EUR"
+        per_step = o.unit.endswith("per step")
+        if lang == "fr":
+            return "€ par pas de temps" if per_step else "€"
+        return "EUR per step" if per_step else "EUR"
     if o.fmt == "index":
         return "indice 0-1" if lang == "fr" else "index 0-1"
     return ""
