@@ -915,21 +915,22 @@ def multi_criteria(
             in_level &= np.array([_eq(v, lv[i]) for v in means.index.get_level_values(c)])
         sel = in_level | (base_mask if base_mask is not None and design.shared_baseline else False)
         m_lv = means[sel]
+        n_lv = n_runs[sel] if keys else n_runs
         scores = {}
         for m in criteria:
             o = outcome_registry.get(m)
             oriented = m_lv[m] * (1 if o.direction == outcome_registry.HIGHER else -1)
             span = oriented.max() - oriented.min()
             scores[m] = (oriented - oriented.min()) / span if span > 0 else pd.Series(0.5, index=m_lv.index)
-        for idx in m_lv.index:
+        for pos, idx in enumerate(m_lv.index):
             key = idx if isinstance(idx, tuple) else (idx,)
             group_key = key[len(design.panels) :]
-            total = sum(w[m] * scores[m][idx] for m in criteria) / sum(w.values())
+            total = sum(w[m] * scores[m].iloc[pos] for m in criteria) / sum(w.values())
             fam_scores = {}
             for fam in ("adoption", "fracture", "cost"):
                 ms = [m for m in criteria if outcome_registry.get(m).family == fam]
                 if ms:
-                    fam_scores[f"{fam}_score"] = float(np.mean([scores[m][idx] for m in ms]))
+                    fam_scores[f"{fam}_score"] = float(np.mean([scores[m].iloc[pos] for m in ms]))
             diff_key = (*lv, *group_key)
             extra = np.nan
             if diffs is not None and cost in criteria and (*diff_key, cost) in diffs.index:
@@ -938,7 +939,7 @@ def multi_criteria(
             rank_rows.append(
                 {**dict(zip(design.panels, lv, strict=True)), **dict(zip(design.by, group_key, strict=True)),
                  "score": float(total), **fam_scores, "extra_cost": 0.0 if is_base else extra,
-                 "n_runs": int(n_runs[idx]), "is_baseline": is_base}
+                 "n_runs": int(n_lv.iloc[pos]), "is_baseline": is_base}
             )  # fmt: skip
             for m in criteria:
                 o = outcome_registry.get(m)
@@ -948,8 +949,8 @@ def multi_criteria(
                     "metric": m,
                     "family": o.family,
                     "weight": w[m],
-                    "mean": float(m_lv.loc[idx, m]),
-                    "normalised": float(scores[m][idx]),
+                    "mean": float(m_lv[m].iloc[pos]),
+                    "normalised": float(scores[m].iloc[pos]),
                 }
                 if diffs is not None and (*diff_key, m) in diffs.index:
                     r = diffs.loc[(*diff_key, m)]

@@ -56,6 +56,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "moyenne sur les graines, intervalle à {level}",
     ),
     "diff_vs": ("Difference against {baseline}", "Écart à {baseline}"),
+    "diff_vs_lower": ("difference against {baseline}", "écart à {baseline}"),
     "diff_paired_note": (
         "paired by seed (same seed = same territory), {level} interval",
         "apparié par graine (même graine = même territoire), intervalle à {level}",
@@ -76,8 +77,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pop_band_axis": ("Population band (inhabitants)", "Strate de population (habitants)"),
     "map_title": ("{what}, {scenario}, seed {seed}", "{what}, {scenario}, graine {seed}"),
     "map_diff_title": (
-        "{what}: {scenario} minus {baseline}, seed {seed}",
-        "{what} : {scenario} moins {baseline}, graine {seed}",
+        (
+            "{what}: {baseline} (first map), then each scenario minus {baseline}, commune by commune "
+            "(seed {seed}: same territory)"
+        ),
+        (
+            "{what} : {baseline} (première carte), puis chaque scénario moins {baseline}, commune par commune "
+            "(graine {seed} : même territoire)"
+        ),
     ),
     "size_population": ("point size: population", "taille des points : population"),
     "cumulative": ("cumulative", "cumulé"),

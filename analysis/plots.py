@@ -558,7 +558,7 @@ def difference_timeseries_figure(
     ax.set_ylabel(t(unit, lang))
     base = scenario_title(baseline, lang)
     ax.set_title(
-        f"{outcome_registry.label(metric, lang)}: {t('diff_vs', lang, baseline=base).lower()}\n"
+        f"{outcome_registry.label(metric, lang)}: {t('diff_vs_lower', lang, baseline=base)}\n"
         f"{t('diff_paired_note', lang, level=f'{level:.0%}')}",
         fontsize=10,
     )
@@ -624,7 +624,7 @@ def standard_figures(
             for m in mets:
                 yield (
                     f"difference_timeseries_{m}",
-                    f"{label(m, lang)}: {t('diff_vs', lang, baseline=scenario_title(baseline, lang)).lower()}",
+                    f"{label(m, lang)}: {t('diff_vs_lower', lang, baseline=scenario_title(baseline, lang))}",
                     difference_timeseries_figure(
                         df, m, by=by_cols, baseline=baseline, pair_on=design.pair_on, level=level, lang=lang
                     ),

@@ -143,6 +143,7 @@ def write_parquet(path: Path, table: pa.Table) -> None:
 
 def collectivites_table(scenario: str, k: int) -> pa.Table:
     mat = END.get(scenario, END["baseline"])["maturity_mean"][k]
+    excluded = END.get(scenario, END["baseline"])["inhabitants_excluded_share"][k]
     rows = []
     for i, (kind, pop, band, rur, off) in enumerate(COLLECTIVITES):
         rows.append(
@@ -167,12 +168,14 @@ def collectivites_table(scenario: str, k: int) -> pa.Table:
                 "sponsorship": 0.0,
                 "budget_eur": 1000.0 * (i + 1),
                 "inhabitants_illectronism": 0.2,
-                "inhabitants_excluded": 0.1,
+                "inhabitants_excluded": excluded * (1.2 if rur == "rural" else 0.8),
                 "eservice_use": 0.4,
                 "n_staff": 10 * (i + 1),
                 "staff_mean_skill": 0.5,
                 "staff_illectronism_share": 0.2,
                 "staff_proficient_share": 0.5,
+                "x": 0.1 + 0.2 * i,
+                "y": 0.9 - 0.15 * i,
             }
         )
     return pa.Table.from_pylist(rows)
