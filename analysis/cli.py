@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity)."""
+"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity, discover)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.discover import add_discover_parser, cmd_discover
 from analysis.load import VERIFY_MODES, LoadReport
 
 log = logging.getLogger("analysis")
@@ -82,6 +83,51 @@ def _add_figure_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _parse_weights(items: Sequence[str] | None) -> dict[str, float] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(
+                f"--weights takes NAME=NUMBER items (a metric or adoption/fracture/cost), not {item!r}"
+            ) from None
+        if not sep:
+            raise ValueError(f"--weights takes NAME=NUMBER items, not {item!r}")
+    return out
+
+
+def _add_decision_options(p: argparse.ArgumentParser) -> None:
+    """Options of the decision-support outputs (report and compare)."""
+    p.add_argument(
+        "--lang", choices=("en", "fr"), default="en", help="language of the report and of the printed tables"
+    )
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        metavar="NAME=W",
+        help="weights of the multi-criteria ranking: a family (adoption, fracture, cost; 1 each by default, shared by "
+        "its criteria) or a metric, e.g. --weights fracture=2 cost=0 inhabitants_excluded_share=3",
+    )
+    p.add_argument(
+        "--panels",
+        nargs="+",
+        metavar="COLUMN",
+        help="swept columns compared level by level (default: the other varying columns, e.g. "
+        "equal_budget_eur_per_staff in the equal-budget experiment)",
+    )
+    p.add_argument(
+        "--param-sets",
+        nargs="+",
+        metavar="COLUMN",
+        help="swept columns that name parameter sets of an ensemble (default: columns such as ensemble.member, or "
+        "uncertain parameters of the model); runs are paired on seed and parameter set",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -98,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m analysis plot multirun/2026-11-23/17-45-00 -o figures/\n"
             "  python -m analysis report multirun/2026-11-23/17-45-00 -o report.html\n"
             "  python -m analysis sensitivity morris --param training.budget_eur_per_staff=0:500 \\\n"
-            "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n\n"
+            "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n"
+            "  python -m analysis discover multirun/lhs --beats mediation --over business_as_usual \\\n"
+            "      --metric inhabitants_excluded_share -o discovery/\n\n"
             "Run 'python -m analysis COMMAND --help' for the options of a command."
         ),
     )
@@ -172,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
     _add_comparison(p, "value of the grouping column to compare against (e.g. business_as_usual)")
+    _add_decision_options(p)
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
     p.add_argument(
         "-o",
@@ -229,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="report title")
     _add_figure_options(p)
     p.add_argument("--no-figures", action="store_true", help="tables only (faster)")
+    _add_decision_options(p)
+    p.add_argument("--pdf", nargs="?", const=True, metavar="FILE",
+                   help="also print the report to an A4 PDF with headless Chromium (default name: the HTML file's, .pdf)")  # fmt: skip
+    p.add_argument(
+        "--no-maps", action="store_true", help="no maps or territorial aggregates (no collectivité tables read)"
+    )
     _add_common(p)
 
     # sensitivity ---------------------------------------------------------------------------
@@ -305,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the model runs (1 = sequential)")
     p.add_argument("-o", "--output-dir", type=Path, default=Path("sensitivity"), help="output folder")
     _add_common(p, verify=False)
+    add_discover_parser(sub)
     return parser
 
 
@@ -428,6 +484,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _show(f"Differences against {baseline}", tables["differences"])
     tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
     _show("Ranking (1 = best)", tables["ranking"])
+    tables.update(_decision_tables(args, outcomes, by, baseline))
     if baseline is not None:
         try:
             tables["cost_effectiveness"] = cost_effectiveness(
@@ -488,12 +545,28 @@ def cmd_report(args: argparse.Namespace) -> int:
         kind=args.kind,
         cost_metric=args.cost_metric,
         progress=args.progress,
+        lang=args.lang,
+        weights=_parse_weights(args.weights),
+        panels=args.panels,
+        param_sets=args.param_sets,
+        maps=not args.no_maps,
     )
     _print_report(data.load_report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(data), encoding="utf-8")
-    print(f"Wrote {args.output} ({len(data.figures)} figures)")
+    print(f"Wrote {args.output} ({len(data.figures) + len(data.map_figures)} figures)")
+    if args.pdf:
+        _write_pdf(args.output, args.pdf)
     return EXIT_OK if data.load_report.complete else EXIT_NO_RUN
+
+
+def _write_pdf(html_path: Path, target: Any) -> Path:
+    from analysis.report import html_to_pdf
+
+    pdf = html_path.with_suffix(".pdf") if target is True else Path(target)
+    html_to_pdf(html_path, pdf)
+    print(f"Wrote {pdf} (A4)")
+    return pdf
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -531,12 +604,58 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _decision_tables(args: argparse.Namespace, outcomes: pd.DataFrame, by: list[str], baseline: Any) -> dict:
+    """The design-aware comparison (shared baseline counted once, level by level), the multi-criteria
+    ranking with cost per point of every criterion, printed with labels and formats of the outcome registry."""
+    from analysis.compare import absolute_gaps, compare_design, describe_design, multi_criteria
+    from analysis.i18n import scenario_title
+    from sim import outcomes as reg
+
+    lang = args.lang
+    design = describe_design(outcomes, by=by, baseline=baseline, panels=args.panels, param_sets=args.param_sets)
+    tables: dict[str, pd.DataFrame] = {}
+    keys = design.keys
+    if design.baseline is not None:
+        diffs = compare_design(absolute_gaps(outcomes), design, args.metrics, level=args.level)
+        tables["design_differences"] = diffs
+        view = diffs[[*keys, "metric"]].copy()
+        view["metric"] = [reg.label(m, lang) for m in diffs["metric"]]
+        view["difference"] = [reg.format_diff(m, d, lang) for m, d in zip(diffs["metric"], diffs["diff"], strict=True)]
+        view["interval"] = [reg.format_interval(m, lo, hi, lang, diff=True)
+                            for m, lo, hi in zip(diffs["metric"], diffs["ci_low"], diffs["ci_high"], strict=True)]  # fmt: skip
+        if "scenario" in view:
+            view["scenario"] = [scenario_title(v, lang) for v in view["scenario"]]
+        title = f"Differences against {design.baseline}" + (
+            " (baseline counted once)" if design.shared_baseline else ""
+        )
+        _show(title + f", paired on {', '.join(design.pair_on)}", view)
+    ranking, criteria = multi_criteria(outcomes, design, weights=_parse_weights(args.weights), cost=args.cost_metric,
+                                       level=args.level)  # fmt: skip
+    tables["multi_criteria_ranking"], tables["criteria"] = ranking, criteria
+    view = ranking[
+        [*keys, "rank", "score", *(c for c in ("adoption_score", "fracture_score", "cost_score") if c in ranking)]
+    ]
+    _show("Multi-criteria ranking (score 0-1, 1 = best on every criterion)", view.round(3))
+    if "eur_per_point" in criteria:
+        per = criteria[criteria["improvement"].notna() & (criteria["metric"] != args.cost_metric)].copy()
+        per["metric"] = [reg.label(m, lang) for m in per["metric"]]
+        per["gain (points)"] = [reg.format_points(v, lang) for v in per["improvement"]]
+        per["cost per point"] = [reg.euros(v, lang) if pd.notna(v) else "" for v in per["eur_per_point"]]
+        per["better in"] = [f"{p:.0%} of {int(n)} {b}" if pd.notna(p) else "" for p, n, b in
+                            zip(per.get("prob_better", []), per.get("prob_n", []), per.get("prob_basis", []), strict=True)]  # fmt: skip
+        _show(
+            "Cost per point of every criterion", per[[*keys, "metric", "gain (points)", "cost per point", "better in"]]
+        )
+    return tables
+
+
 COMMANDS = {
     "load": cmd_load,
     "compare": cmd_compare,
     "plot": cmd_plot,
     "report": cmd_report,
     "sensitivity": cmd_sensitivity,
+    "discover": lambda args: cmd_discover(args),
 }
 
 
@@ -551,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, KeyError, ValueError, ModelError) as exc:
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError, ModelError) as exc:
         if args.verbose:
             raise
         print(f"error: {exc} (run with -v for the traceback)", file=sys.stderr)

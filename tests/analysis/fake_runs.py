@@ -406,3 +406,26 @@ def make_ensemble_sweep(root: Path, members: int = 4, n_seeds: int = 3) -> Path:
                 ov = [f"ensemble.member={member}", f"scenario={scenario}", f"seed={seed}"]
                 write_run(base / f"{member}_{scenario}_{seed}", scenario, k, overrides=ov, timeseries=ts)
     return base
+
+
+def discovery_gain(effect: float, coverage: float) -> float:
+    """How much ``good`` lowers the Gini against the baseline: only where the training effect is high
+    and the pooling coverage low (a box to discover)."""
+    return 0.05 if effect > 0.5 and coverage < 0.5 else -0.01
+
+
+def make_discovery_sweep(root: Path, n: int = 6, n_seeds: int = 2) -> Path:
+    """Two scenarios over an n x n grid of behaviour.training_effect x mutualisation.coverage, x seeds."""
+    base = root / "discovery"
+    values = [round((i + 0.5) / n, 4) for i in range(n)]
+    for effect in values:
+        for coverage in values:
+            for scenario in ("business_as_usual", "good"):
+                for k in range(n_seeds):
+                    seed = SEEDS[k]
+                    gini = 0.4 + 0.01 * seed - (discovery_gain(effect, coverage) if scenario == "good" else 0.0)
+                    ts = run_rows({"maturity_gini": gini, "maturity_mean": 0.3 + 0.1 * effect}, 1000.0)
+                    ov = [f"behaviour.training_effect={effect}", f"mutualisation.coverage={coverage}",
+                          f"scenario={scenario}", f"seed={seed}"]  # fmt: skip
+                    write_run(base / f"{effect}_{coverage}_{scenario}_{seed}", scenario, k, overrides=ov, timeseries=ts)
+    return base

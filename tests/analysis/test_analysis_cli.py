@@ -167,7 +167,36 @@ def test_plot_and_report_commands(grid_root, tmp_path):
         )
         == 0
     )
-    assert "Differences against the baseline" in out.read_text(encoding="utf-8")
+    page = out.read_text(encoding="utf-8")
+    assert "differences against 0" in page and "Mean digital maturity" in page
+    assert "0.200" in page or "+0.200" in page  # budget 200 minus 0: +0.2 of maturity (an index: 3 decimals)
+
+
+def test_report_in_french_with_weights(sweep_root, tmp_path):
+    out = tmp_path / "rapport.html"
+    args = [
+        "report",
+        str(sweep_root),
+        "-o",
+        str(out),
+        "--lang",
+        "fr",
+        "--no-figures",
+        "--weights",
+        "fracture=2",
+        "cost=0",
+    ]
+    assert main(args) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "Synthèse" in page and "fractures 2 (partagé entre 5 critères)" in page
+    assert main(["report", str(sweep_root), "-o", str(out), "--weights", "beauty=1"]) == 2
+
+
+def test_compare_prints_people_tables(sweep_root, capsys):
+    assert main(["compare", str(sweep_root), "--baseline", "baseline"]) == 0
+    text = capsys.readouterr().out
+    assert "Multi-criteria ranking" in text and "Cost per point of every criterion" in text
+    assert "Inhabitants excluded from e-services" in text and "\u22127.0\u00a0pp" in text
 
 
 def test_sensitivity_command_with_an_analytic_model(tmp_path, capsys):
