@@ -95,6 +95,14 @@ def tr(lang: str, en: str, fr: str) -> str:
     return fr if lang == "fr" else en
 
 
+def _colon(lang: str) -> str:
+    return "\u00a0: " if lang == "fr" else ": "  # French typography: a space before the colon
+
+
+def _semi(lang: str) -> str:
+    return "\u00a0; " if lang == "fr" else "; "
+
+
 # --------------------------------------------------------------------------- formatting (kept API)
 
 
@@ -552,7 +560,7 @@ def _sure_text(row: pd.Series | dict, lang: str) -> str:
             parts.append(tr(lang, "worse, interval excludes zero", "moins bien, intervalle excluant zéro"))
         else:
             parts.append(tr(lang, "not distinguishable from zero", "non distinct de zéro"))
-    return "; ".join(parts)
+    return _semi(lang).join(parts)
 
 
 def _eur_per_point(value: float, extra: float, improvement: float, lang: str) -> str:
@@ -635,10 +643,10 @@ def _executive_summary(data: ReportData) -> str:
                 cost = _eur_per_point(r.get("eur_per_point"), _extra(data, r), r["improvement"], lang)
                 sure = _sure_text(r, lang)
                 details.append(f"{html.escape(reg.label(m, lang))} {html.escape(d)} {html.escape(ci)} "
-                               f"({html.escape(sure)}; {html.escape(cost)})")  # fmt: skip
+                               f"({html.escape(sure)}{_semi(lang)}{html.escape(cost)})")  # fmt: skip
             lead = tr(lang, f"<b>{fam_title}</b>: <b>{html.escape(name)}</b> does best",
                       f"<b>{fam_title}</b> : <b>{html.escape(name)}</b> fait le mieux")  # fmt: skip
-            items.append(f"<li>{lead}: " + "; ".join(details) + ".</li>")
+            items.append(f"<li>{lead}{_colon(lang)}" + _semi(lang).join(details) + ".</li>")
         items.append(_best_per_fracture(data, at))
         items.append(_ranking_sentence(data, lv))
         items.append(_funding_sentence(data, lv))
@@ -678,12 +686,12 @@ def _best_per_fracture(data: ReportData, at: pd.DataFrame) -> str:
             continue
         cost = _eur_per_point(best.get("eur_per_point"), _extra(data, best), best["improvement"], lang)
         clauses.append(
-            f"{reg.label(m, lang)}: {_group_name(data, best, level=False)} {reg.format_diff(m, best['diff'], lang)} "
+            f"{reg.label(m, lang)}{_colon(lang)}{_group_name(data, best, level=False)} {reg.format_diff(m, best['diff'], lang)} "
             f"{reg.format_interval(m, best['ci_low'], best['ci_high'], lang, diff=True)} ({cost})"
         )
     head = tr(lang, "<b>Each fracture dimension</b>, the scenario that reduces it most: ",
               "<b>Chaque dimension de la fracture</b>, le scénario qui la réduit le plus : ")  # fmt: skip
-    return "<li>" + head + html.escape("; ".join(clauses)) + ".</li>"
+    return "<li>" + head + html.escape(_semi(lang).join(clauses)) + ".</li>"
 
 
 def _ranking_sentence(data: ReportData, lv: tuple[Any, ...]) -> str:
@@ -720,7 +728,7 @@ def _weights_text(data: ReportData) -> str:
             parts.append(f"{title} {sum(ws.values()):.3g}" + (f" ({each})" if len(ws) > 1 else ""))
         else:
             parts.append(title + " (" + ", ".join(f"{reg.label(m, lang)} {w:.3g}" for m, w in ws.items()) + ")")
-    return "; ".join(parts)
+    return _semi(lang).join(parts)
 
 
 def _funding_sentence(data: ReportData, lv: tuple[Any, ...]) -> str:
@@ -738,12 +746,12 @@ def _funding_sentence(data: ReportData, lv: tuple[Any, ...]) -> str:
         amount = (
             f" ({reg.euros(spent, lang)}{tr(lang, ' spent a year', ' dépensés par an')})" if np.isfinite(spent) else ""
         )
-        clauses.append(f"{_group_name(data, r, level=False)}: {lever_words}{amount}")
+        clauses.append(f"{_group_name(data, r, level=False)}{_colon(lang)}{lever_words}{amount}")
     if not clauses:
         return ""
     head = tr(lang, "<b>What each scenario funds</b> (State money, mean over seeds): ",
               "<b>Ce que finance chaque scénario</b> (argent de l'État, moyenne sur les graines) : ")  # fmt: skip
-    return "<li>" + head + html.escape("; ".join(clauses)) + ".</li>"
+    return "<li>" + head + html.escape(_semi(lang).join(clauses)) + ".</li>"
 
 
 def _levers_text(row: pd.Series, lang: str) -> str:
@@ -1107,12 +1115,12 @@ def render(data: ReportData) -> str:
             continue
         fam_title = reg.FAMILY_TITLES[fam][1 if lang == "fr" else 0]
         parts.append(
-            f"<h3>{e(fam_title)}: {tr(lang, 'levels at the end of the run', 'niveaux en fin de simulation')}</h3>"
+            f"<h3>{e(fam_title)}{_colon(lang)}{tr(lang, 'levels at the end of the run', 'niveaux en fin de simulation')}</h3>"
         )
         parts.append(f'<p class="note">{tr(lang, f"Mean over runs, {level} {how} below each value.", f"Moyenne sur les simulations, {how} à {level} sous chaque valeur.")}</p>')  # fmt: skip
         parts.append(_metric_table(data, data.summary, fam_mets, "level", "summary.csv"))
         if data.differences is not None and not data.differences.empty:
-            parts.append(f"<h3>{e(fam_title)}: {tr(lang, 'differences against ', 'écarts à ')}{e(scenario_title(data.baseline, lang))}</h3>")  # fmt: skip
+            parts.append(f"<h3>{e(fam_title)}{_colon(lang)}{tr(lang, 'differences against ', 'écarts à ')}{e(scenario_title(data.baseline, lang))}</h3>")  # fmt: skip
             parts.append(_metric_table(data, data.differences, fam_mets, "diff", "differences.csv"))
     parts.append(_download("summary.csv", data.summary, lang))
     if data.differences is not None:

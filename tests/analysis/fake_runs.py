@@ -429,3 +429,28 @@ def make_discovery_sweep(root: Path, n: int = 6, n_seeds: int = 2) -> Path:
                           f"scenario={scenario}", f"seed={seed}"]  # fmt: skip
                     write_run(base / f"{effect}_{coverage}_{scenario}_{seed}", scenario, k, overrides=ov, timeseries=ts)
     return base
+
+
+#: Scenarios with long names for layout tests (the named scenarios of conf/scenario/).
+MANY_SCENARIOS = (
+    "business_as_usual", "massive_targeted_training", "mutualisation_first", "recruitment_first", "mediation",
+    "leadership_first", "peer_networks", "combined", "equal_budget_mutualisation",
+)  # fmt: skip
+
+
+def make_many_scenarios(root: Path, n_seeds: int = 3) -> Path:
+    """Every headline metric for nine scenarios x seeds, with collectivités: a report as wide as real ones."""
+    base = root / "many"
+    for i, scenario in enumerate(MANY_SCENARIOS):
+        for k in range(n_seeds):
+            shift = 0.01 * i + 0.002 * k
+            end = {
+                "maturity_mean": 0.3 + shift, "services_online_mean": 0.4 + shift, "staff_proficient_share": 0.2 + shift,
+                "eservice_use_share": 0.3 + shift, "maturity_gini": 0.3 - shift / 2, "gap_size": 0.2 - shift / 3,
+                "gap_rural_urban": -0.1 + shift / 4, "staff_illectronism_share": 0.15 - shift / 5,
+                "inhabitants_excluded_share": 0.14 - shift,
+            }  # fmt: skip
+            ts = run_rows(end, 1.0e6 * (1 + i) + 1000.0 * k)
+            ov = [f"scenario={scenario}", f"seed={SEEDS[k]}"]
+            write_run(base / f"{scenario}_{k}", scenario, k, overrides=ov, timeseries=ts)
+    return base
