@@ -153,6 +153,13 @@ def png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _years_axis(ax, lang: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    _years_axis(ax, lang)
+
+
 def _yfmt(ax, metric: str, lang: str, diff: bool = False) -> None:
     o = reg.get(metric)
     if o.fmt == "share":
@@ -180,7 +187,7 @@ def bands_figure(cmp: Comparison, metric: str, lang: str = "en") -> Figure:
         f"bande : de la plus basse à la plus haute des {n} graines" if lang == "fr" else f"band: range over {n} seeds"
     )
     ax.set_title(f"{reg.label(metric, lang)}\n{band}", fontsize=10)
-    ax.set_xlabel("année" if lang == "fr" else "year")
+    _years_axis(ax, lang)
     _yfmt(ax, metric, lang)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -206,7 +213,7 @@ def difference_figure(cmp: Comparison, metric: str, lang: str = "en") -> Figure:
              f"{scenario_title(cmp.scenario, lang)} minus {scenario_title(BASELINE, lang)}{unit}\n"
              f"same seed = same territory; {better}")  # fmt: skip
     ax.set_title(title, fontsize=10)
-    ax.set_xlabel("année" if lang == "fr" else "year")
+    _years_axis(ax, lang)
     _yfmt(ax, metric, lang, diff=True)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -192,10 +192,23 @@ def ComparisonPanel(comparison, lang: str = "en"):
         ComparisonView(comparison, lang)
 
 
+def _largest_effect(cmp, lang: str) -> tuple[str, str]:
+    """(metric, map column) where the scenario moves the outcome most, in points: what to show first."""
+    table = cmp.end_table(lang)
+    if table.empty:
+        return cmpmod.COMPARE_METRICS[0], "maturity"
+    points = table.apply(lambda r: abs(r["diff"]) * reg.get(r["metric"]).points_per_unit, axis=1)
+    metric = str(table.loc[points.idxmax(), "metric"])
+    maps = {m: c for c, m in cmpmod.MAP_COLUMNS.items()}
+    col = max(maps, key=lambda m: float(points[table["metric"] == m].max()) if (table["metric"] == m).any() else -1)
+    return metric, maps[col]
+
+
 @solara.component
 def ComparisonView(cmp, lang: str = "en"):
-    metric = solara.use_reactive(cmpmod.COMPARE_METRICS[0])
-    column = solara.use_reactive("maturity")
+    first = solara.use_memo(lambda: _largest_effect(cmp, lang), [id(cmp)])
+    metric = solara.use_reactive(first[0])
+    column = solara.use_reactive(first[1])
     base = cmpmod.scenario_title(cmpmod.BASELINE, lang)
     name = cmpmod.scenario_title(cmp.scenario, lang)
     where = (f"France, départements {cmp.inputs.get('departements')}" if cmp.inputs.get("territory") == "france"
