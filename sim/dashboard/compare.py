@@ -157,7 +157,7 @@ def _years_axis(ax, lang: str) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-    _years_axis(ax, lang)
+    ax.set_xlabel("année" if lang == "fr" else "year")
 
 
 def _yfmt(ax, metric: str, lang: str, diff: bool = False) -> None:
