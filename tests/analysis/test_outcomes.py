@@ -27,7 +27,8 @@ def test_every_metric_a_run_writes_is_declared_and_every_declared_metric_is_writ
     ts = pd.read_parquet(real_run / "timeseries.parquet")
     pairs = set(zip(ts["stratum_kind"].astype(str), ts["metric"].astype(str), strict=True))
     written_only, declared_only = outcomes.undeclared(pairs)
-    assert not written_only, f"metrics written but not declared in sim/outcomes.py: {sorted(written_only)}"
+    hint = outcomes.pending_hint(written_only)
+    assert not written_only, f"metrics written but not declared in sim/outcomes.py: {sorted(written_only)}. {hint}"
     assert not declared_only, f"metrics declared in sim/outcomes.py but not written: {sorted(declared_only)}"
 
 
@@ -110,3 +111,12 @@ def test_differences_are_signed_and_shares_differ_in_points():
     assert outcomes.format_interval("maturity_mean", -0.01, 0.02, diff=True) == "[\u22120.010, +0.020]"
     assert outcomes.format_interval("maturity_mean", -0.01, 0.02, "fr", diff=True) == "[\u22120,010 ; +0,020]"
     assert outcomes.format_value("maturity_mean", float("nan")) == ""
+
+
+def test_pending_metrics_are_complete_and_labelled_before_they_are_declared():
+    for o in outcomes.PENDING:
+        assert o.label and o.label_fr and o.description, o.name
+        assert outcomes.get(o.name).label == (outcomes.OUTCOMES.get(o.name) or o).label
+    unspent = outcomes.get("cum_spend_unspent_training_eur")
+    assert unspent.fmt == "eur" and unspent.direction == outcomes.NEUTRAL
+    assert "PENDING" in outcomes.pending_hint({("all", "strategy_share")})
