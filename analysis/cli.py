@@ -458,12 +458,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from analysis.compare import (
-        compare_to_baseline,
+        compare_design,
         cost_effectiveness,
-        default_by,
+        describe_design,
         rank_scenarios,
         run_outcomes,
-        summarize,
+        summarize_design,
     )
 
     df, _ = _input(args)
@@ -471,26 +471,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("No complete run: nothing to compare.")
         return EXIT_NO_RUN
     outcomes = run_outcomes(df)
-    by = args.by or default_by(outcomes)
+    guess = describe_design(outcomes, by=args.by, panels=args.panels, param_sets=args.param_sets)
+    by = guess.by
+    baseline = _baseline_value(args.baseline, outcomes, by) if args.baseline is not None else guess.baseline
+    design = describe_design(outcomes, by=by, baseline=baseline, panels=args.panels, param_sets=args.param_sets)
+    for note in design.notes:
+        print(note)
     method = "bootstrap" if args.bootstrap else "t"
     tables: dict[str, pd.DataFrame] = {"outcomes": outcomes}
-    tables["summary"] = summarize(outcomes, by, args.metrics, level=args.level, method=method, n_boot=args.n_boot)
-    _show(f"Mean over seeds with {args.level:.0%} interval ({method})", tables["summary"])
-    baseline = _baseline_value(args.baseline, outcomes, by)
+    tables["summary"] = summarize_design(outcomes, design, args.metrics, level=args.level)
+    _show(f"Mean over seeds with {args.level:.0%} interval", tables["summary"])
     if baseline is not None:
-        tables["differences"] = compare_to_baseline(
-            outcomes, baseline, by, args.metrics, level=args.level, method=method, n_boot=args.n_boot
-        )
-        _show(f"Differences against {baseline}", tables["differences"])
-    tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
-    _show("Ranking (1 = best)", tables["ranking"])
-    tables.update(_decision_tables(args, outcomes, by, baseline))
-    if baseline is not None:
+        tables["differences"] = compare_design(outcomes, design, args.metrics, level=args.level, method=method)
+        where = f", level by level of {', '.join(design.panels)}" if design.panels else ""
+        _show(f"Differences against {baseline}{where}, paired on {', '.join(design.pair_on)}", tables["differences"])
+    if not design.panels:
+        tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
+        _show("Ranking (1 = best)", tables["ranking"])
+    tables.update(_decision_tables(args, outcomes, design))
+    if baseline is not None and not design.panels:
         try:
             tables["cost_effectiveness"] = cost_effectiveness(
                 outcomes, baseline, by, level=args.level, cost=args.cost_metric
             )
-            _show("Cost per point of fracture reduced", tables["cost_effectiveness"])
         except KeyError as exc:
             print(f"\nNo cost per point: {exc.args[0]}")
     if args.output_dir:
@@ -604,48 +607,38 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _decision_tables(args: argparse.Namespace, outcomes: pd.DataFrame, by: list[str], baseline: Any) -> dict:
-    """The design-aware comparison (shared baseline counted once, level by level), the multi-criteria
-    ranking with cost per point of every criterion, printed with labels and formats of the outcome registry."""
-    from analysis.compare import absolute_gaps, compare_design, describe_design, multi_criteria
+def _decision_tables(args: argparse.Namespace, outcomes: pd.DataFrame, design: Any) -> dict:
+    """The multi-criteria ranking and the cost per point of every criterion, printed with the labels and
+    formats of the outcome registry (sim/outcomes.py)."""
+    from analysis.compare import multi_criteria
     from analysis.i18n import scenario_title
     from sim import outcomes as reg
 
     lang = args.lang
-    design = describe_design(outcomes, by=by, baseline=baseline, panels=args.panels, param_sets=args.param_sets)
-    tables: dict[str, pd.DataFrame] = {}
     keys = design.keys
-    if design.baseline is not None:
-        diffs = compare_design(absolute_gaps(outcomes), design, args.metrics, level=args.level)
-        tables["design_differences"] = diffs
-        view = diffs[[*keys, "metric"]].copy()
-        view["metric"] = [reg.label(m, lang) for m in diffs["metric"]]
-        view["difference"] = [reg.format_diff(m, d, lang) for m, d in zip(diffs["metric"], diffs["diff"], strict=True)]
-        view["interval"] = [reg.format_interval(m, lo, hi, lang, diff=True)
-                            for m, lo, hi in zip(diffs["metric"], diffs["ci_low"], diffs["ci_high"], strict=True)]  # fmt: skip
-        if "scenario" in view:
-            view["scenario"] = [scenario_title(v, lang) for v in view["scenario"]]
-        title = f"Differences against {design.baseline}" + (
-            " (baseline counted once)" if design.shared_baseline else ""
-        )
-        _show(title + f", paired on {', '.join(design.pair_on)}", view)
+    tables: dict[str, pd.DataFrame] = {}
+    if not design.by:
+        return tables
     ranking, criteria = multi_criteria(outcomes, design, weights=_parse_weights(args.weights), cost=args.cost_metric,
                                        level=args.level)  # fmt: skip
     tables["multi_criteria_ranking"], tables["criteria"] = ranking, criteria
     view = ranking[
         [*keys, "rank", "score", *(c for c in ("adoption_score", "fracture_score", "cost_score") if c in ranking)]
-    ]
+    ].copy()
+    if "scenario" in view:
+        view["scenario"] = [scenario_title(v, lang) for v in view["scenario"]]
     _show("Multi-criteria ranking (score 0-1, 1 = best on every criterion)", view.round(3))
     if "eur_per_point" in criteria:
         per = criteria[criteria["improvement"].notna() & (criteria["metric"] != args.cost_metric)].copy()
+        if "scenario" in per:
+            per["scenario"] = [scenario_title(v, lang) for v in per["scenario"]]
+        per["difference"] = [reg.format_diff(m, d, lang) + " " + reg.format_interval(m, lo, hi, lang, diff=True)
+                             for m, d, lo, hi in zip(per["metric"], per["diff"], per["ci_low"], per["ci_high"], strict=True)]  # fmt: skip
         per["metric"] = [reg.label(m, lang) for m in per["metric"]]
-        per["gain (points)"] = [reg.format_points(v, lang) for v in per["improvement"]]
         per["cost per point"] = [reg.euros(v, lang) if pd.notna(v) else "" for v in per["eur_per_point"]]
         per["better in"] = [f"{p:.0%} of {int(n)} {b}" if pd.notna(p) else "" for p, n, b in
                             zip(per.get("prob_better", []), per.get("prob_n", []), per.get("prob_basis", []), strict=True)]  # fmt: skip
-        _show(
-            "Cost per point of every criterion", per[[*keys, "metric", "gain (points)", "cost per point", "better in"]]
-        )
+        _show("Cost per point of every criterion", per[[*keys, "metric", "difference", "cost per point", "better in"]])
     return tables
 
 

@@ -248,8 +248,8 @@ def map_figure(cmp: Comparison, column: str = "maturity", lang: str = "en") -> F
     ax.set_xticks([])
     ax.set_yticks([])
     what = reg.label(MAP_COLUMNS[column], lang)
-    ax.set_title((f"{what} : écart par commune (graine {seed})\nvert = mieux" if lang == "fr" else
-                  f"{what}: difference by commune (seed {seed})\ngreen = better"), fontsize=10)  # fmt: skip
+    ax.set_title((f"{what}\nécart par commune (graine {seed}), vert = mieux" if lang == "fr" else
+                  f"{what}\ndifference by commune (seed {seed}), green = better"), fontsize=10)  # fmt: skip
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.86)
     return fig
 

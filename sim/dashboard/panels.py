@@ -237,8 +237,9 @@ def ComparisonView(cmp, lang: str = "en"):
     with solara.Row(style={"align-items": "center", "margin-top": "8px"}):
         solara.Select("Outcome shown", values=list(labels), value=reg.label(metric.value, lang),
                       on_value=lambda v: metric.set(labels[v]))  # fmt: skip
-        solara.Select("Map of the difference", values=list(cmpmod.MAP_COLUMNS), value=column.value,
-                      on_value=column.set)  # fmt: skip
+        maps = {reg.label(m, lang): c for c, m in cmpmod.MAP_COLUMNS.items()}
+        solara.Select("Map of the difference", values=list(maps), value=reg.label(cmpmod.MAP_COLUMNS[column.value], lang),
+                      on_value=lambda v: column.set(maps[v]))  # fmt: skip
     bands = solara.use_memo(
         lambda: cmpmod.png(cmpmod.bands_figure(cmp, metric.value, lang)), [id(cmp), metric.value, lang]
     )

@@ -272,3 +272,15 @@ def test_another_cost_metric(sweep_root, tmp_path):
     # training spending is half the total: 6000 - 2000 euros more for 6 Gini points
     assert ranking.loc["training_first", "cum_spend_training_eur"] == pytest.approx(6000.0)
     assert ranking.loc["training_first", "eur_per_pp"] == pytest.approx(4000 / 6)
+
+
+def test_compare_an_equal_budget_experiment_level_by_level(tmp_path, capsys):
+    root = fr.make_equal_budget_sweep(tmp_path / "eb")
+    assert main(["compare", str(root), "-o", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "counted once" in printed and "level by level of equal_budget_eur_per_staff" in printed
+    diff = pd.read_csv(tmp_path / "out" / "differences.csv")
+    assert len(diff[diff["metric"] == "maturity_mean"]) == 9 and (diff["n_baseline"] == 3).all()
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    base = summary[(summary["scenario"] == "business_as_usual") & (summary["metric"] == "maturity_mean")]
+    assert len(base) == 1 and base["n"].iloc[0] == 3  # one baseline, its 3 seeds once

@@ -135,7 +135,11 @@ def page(server, tmp_path):
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            from playwright.sync_api import expect
+
+            expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions: 2 shared cores
             page.goto(server["url"])
+            page.locator(".dash-inputs").wait_for()
             yield page
             assert not errors, f"JavaScript errors in the page: {errors}"
         finally:
@@ -161,7 +165,7 @@ def _set_text(page, label: str, text: str) -> None:
         field.press("Enter")
         page.wait_for_timeout(300)
         try:
-            expect(field).to_have_value(text, timeout=2_000)
+            expect(field).to_have_value(text, timeout=5_000)
             return
         except AssertionError:
             if attempt == 2:
@@ -179,7 +183,7 @@ def _choose(page, label: str, option: str) -> None:
             has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")
         ).click()
         try:
-            expect(select.locator(".v-select__selection")).to_have_text(option, timeout=5_000)
+            expect(select.locator(".v-select__selection")).to_have_text(option, timeout=10_000)
             return
         except AssertionError:
             if attempt == 2:
