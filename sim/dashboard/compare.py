@@ -254,6 +254,28 @@ def map_figure(cmp: Comparison, column: str = "maturity", lang: str = "en") -> F
     return fig
 
 
+def territorial_table(cmp: Comparison, level: str = "pop_band") -> pd.DataFrame:
+    """By population band (or département): mean maturity of the communes and population-weighted share
+    of inhabitants excluded, for the scenario and the baseline (means over the seeds), and the paired
+    difference. Columns: level, maturity_baseline, maturity_scenario, maturity_diff, and the same for
+    inhabitants_excluded."""
+    from analysis.maps import aggregate, aggregate_summary
+
+    coll = cmp.collectivites.assign(run_id=cmp.collectivites["role"] + cmp.collectivites["seed"].astype(str))
+    agg = aggregate(coll, level, ["role"], ("maturity", "inhabitants_excluded"))
+    table = aggregate_summary(agg, level, ["role"], "baseline", ("maturity", "inhabitants_excluded"))
+    wide = table.pivot_table(index=level, columns="role", values=["maturity", "inhabitants_excluded"])
+    wide.columns = [f"{v}_{r}" for v, r in wide.columns]
+    diffs = table[table["role"] == "scenario"].set_index(level)[["maturity_diff", "inhabitants_excluded_diff"]]
+    out = wide.join(diffs).reset_index()
+    if level == "pop_band":
+        from analysis.plots import band_order
+
+        order = {b: i for i, b in enumerate(band_order(out[level].astype(str).tolist()))}
+        out = out.sort_values(level, key=lambda s: s.map(order)).reset_index(drop=True)
+    return out
+
+
 def export_bytes(cmp: Comparison, kind: str, lang: str = "en") -> bytes:
     """The comparison's runs as ``parquet`` or ``csv`` (tidy time series with role, scenario and seed),
     the end-of-run collectivités as ``collectivites.csv``, or every figure as ``figures.zip``."""

@@ -255,6 +255,9 @@ def ComparisonView(cmp, lang: str = "en"):
             solara.Image(diff, format="png")
         with solara.Column(classes=["dash-cmp-map"]):
             solara.Image(mapped, format="png")
+    levels = ["pop_band", "departement"] if cmp.inputs.get("territory") == "france" else ["pop_band"]
+    for level in levels:
+        TerritoryTable(cmp, level, lang)
     stem = f"{cmp.scenario}_vs_{cmpmod.BASELINE}"
     with solara.Row(classes=["dash-export"], style={"flex-wrap": "wrap"}):
         solara.FileDownload(
@@ -265,3 +268,29 @@ def ComparisonView(cmp, lang: str = "en"):
                             label="Collectivités (CSV)")  # fmt: skip
         solara.FileDownload(lambda: cmpmod.export_bytes(cmp, "figures.zip", lang), filename=f"{stem}_figures.zip",
                             label="Figures (ZIP)")  # fmt: skip
+
+
+@solara.component
+def TerritoryTable(cmp, level: str, lang: str = "en"):
+    """Aggregates by population band (or département): both scenarios and the paired difference."""
+    table = solara.use_memo(lambda: cmpmod.territorial_table(cmp, level), [id(cmp), level])
+    name = "population band" if level == "pop_band" else "département"
+    head = solara.v.Html(tag="tr", children=[_td(h, bold=True) for h in (
+        name, "maturity (baseline)", "maturity (scenario)", "difference",
+        "excluded (baseline)", "excluded (scenario)", "difference")])  # fmt: skip
+    rows = [head]
+    for _, r in table.iterrows():
+        rows.append(solara.v.Html(tag="tr", children=[
+            _td(str(r[level])),
+            _td(reg.format_value("maturity_mean", r["maturity_baseline"], lang)),
+            _td(reg.format_value("maturity_mean", r["maturity_scenario"], lang)),
+            _td(reg.format_diff("maturity_mean", r["maturity_diff"], lang)),
+            _td(reg.format_value("inhabitants_excluded_share", r["inhabitants_excluded_baseline"], lang)),
+            _td(reg.format_value("inhabitants_excluded_share", r["inhabitants_excluded_scenario"], lang)),
+            _td(reg.format_diff("inhabitants_excluded_share", r["inhabitants_excluded_diff"], lang),
+                f"dash-terr-{level}-excluded"),
+        ]))  # fmt: skip
+    solara.v.Html(tag="div", style_="font-size: 0.9em; font-weight: bold; margin-top: 10px",
+                  children=[f"By {name} (communes; means over the seeds; differences paired by seed)"])  # fmt: skip
+    solara.v.Html(tag="table", class_=f"dash-territory-{level}", style_="font-size: 0.85em; border-collapse: collapse",
+                  children=rows)  # fmt: skip

@@ -95,3 +95,20 @@ def test_changed_fields_compare_numbers_as_numbers():
     # a new scenario brings its levers: only the scenario is flagged
     new = {**applied, "training_budget": "0", "scenario_name": "mediation", **scenario_values("mediation")}
     assert set(changed_fields(new, {**applied, "training_budget": "0"})) == {"scenario_name"}
+
+
+def test_aggregates_by_population_band(mediation):
+    table = C.territorial_table(mediation, "pop_band")
+    assert table["pop_band"].iloc[0] == "<500"
+    c = mediation.collectivites
+    com = c[c["kind"] == "commune"]
+    # population-weighted exclusion of the smallest band, scenario minus baseline, mean over the seeds
+    diffs = []
+    for seed in mediation.seeds:
+        vals = {}
+        for role in ("scenario", "baseline"):
+            g = com[(com["seed"] == seed) & (com["role"] == role) & (com["pop_band"] == "<500")]
+            vals[role] = (g["inhabitants_excluded"] * g["population"]).sum() / g["population"].sum()
+        diffs.append(vals["scenario"] - vals["baseline"])
+    assert table.loc[0, "inhabitants_excluded_diff"] == pytest.approx(np.mean(diffs))
+    assert (table["inhabitants_excluded_diff"] < 0).all()
