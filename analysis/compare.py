@@ -165,8 +165,9 @@ def run_outcomes(
     """One row per run: design columns, then each metric's value at the run's last step.
 
     For every ``spend_*`` metric a ``cum_spend_*`` column holds its sum over the loaded
-    steps (``cum_spend_total_eur`` is the run's cost); a warning is issued when some
-    steps were not loaded, since the sum then misses them.
+    steps of the policy period (step 0 and after; negative steps, a history period before the
+    policies, are not counted): ``cum_spend_total_eur`` is the run's cost. A warning is issued
+    when some steps were not loaded, since the sum then misses them.
     """
     if not is_tidy(df):
         raise ValueError("run_outcomes needs the tidy table of analysis.load.load")
@@ -181,7 +182,9 @@ def run_outcomes(
     sub = sub.sort_values(["run_id", "metric", "step"], kind="stable")
     end = sub.groupby(["run_id", "metric"], sort=False).tail(1)
     wide = end.pivot(index="run_id", columns="metric", values="value")
-    spend = sub[sub["metric"].str.startswith("spend_")]
+    # Costs are the policy period's (steps 0 and after); a history period before it (negative steps,
+    # the model's spin-up without levers) is not counted.
+    spend = sub[sub["metric"].str.startswith("spend_") & (sub["step"] >= 0)]
     if len(spend):
         steps = spend.groupby(["run_id", "metric"])["step"].agg(["nunique", "max"])
         if (steps["nunique"] != steps["max"] + 1).any():

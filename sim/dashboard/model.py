@@ -65,7 +65,7 @@ def _lever_inputs() -> tuple[TextLever, ...]:
     the pooling coverage target."""
     out = []
     for group, lever in LEVERS.items():
-        kwarg = f"{group}_{lever.budget_field.split('_')[0]}"  # training_budget, mutualisation_subsidy...
+        kwarg = f"{group}_budget"  # training_budget, mutualisation_budget, ...
         key = f"{group}.{lever.budget_field}"
         out.append(TextLever(kwarg, key, f"{lever.title}: EUR/staff/yr", f"{lever.title_fr} : €/agent/an", group))
         if group == "mutualisation":

@@ -115,3 +115,19 @@ def test_weights_are_checked():
         resolve_weights(crit, {"beauty": 1})
     with pytest.raises(ValueError, match=">= 0"):
         resolve_weights(crit, {"cost": -1})
+
+
+def test_costs_count_the_policy_period_not_a_history_period():
+    import pandas as pd
+
+    rows = []
+    for step in range(-3, 5):  # a history period (negative steps) before the policy period
+        rows.append(("r0", "a", 0, step, 2021 + step / 4, "all", "all", "spend_total_eur", 999.0 if step < 0 else 10.0))
+        rows.append(("r0", "a", 0, step, 2021 + step / 4, "all", "all", "maturity_mean", 0.1 * step))
+    df = pd.DataFrame(
+        rows, columns=["run_id", "scenario", "seed", "step", "year", "stratum_kind", "stratum", "metric", "value"]
+    )
+    df.attrs["param_columns"] = ["scenario"]
+    out = run_outcomes(df)
+    assert out["cum_spend_total_eur"].iloc[0] == pytest.approx(50.0)  # steps 0..4, not the history's 999s
+    assert out["maturity_mean"].iloc[0] == pytest.approx(0.4)
