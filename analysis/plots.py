@@ -490,11 +490,10 @@ def difference_figure(
         ax.set_xlabel(t(unit, lang), fontsize=8)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3, axis="x")
-        arrow = "→" if o.direction == 1 else "←" if o.direction == -1 else ""
-        if arrow:
-            ax.annotate(f"{t('better', lang)} {arrow}" if arrow == "→" else f"{arrow} {t('better', lang)}",
-                        xy=(0.98 if arrow == "→" else 0.02, 0.02), xycoords="axes fraction",
-                        ha="right" if arrow == "→" else "left", fontsize=7, color=BETTER)  # fmt: skip
+        if o.direction:
+            better = t("better", lang)
+            ax.set_xlabel(f"{t(unit, lang)} ({better} →)" if o.direction > 0 else f"{t(unit, lang)} (← {better})",
+                          fontsize=8)  # fmt: skip
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     for ax in axes[:, 0]:

@@ -754,6 +754,13 @@ def _funding_sentence(data: ReportData, lv: tuple[Any, ...]) -> str:
     return "<li>" + head + html.escape(_semi(lang).join(clauses)) + ".</li>"
 
 
+def _budget(value: float, lang: str) -> str:
+    """A lever budget in EUR per staff member a year: whole euros without decimals."""
+    if value is None or not np.isfinite(value):
+        return ""
+    return reg.format_number(value, lang) if value != round(value) else reg.format_whole(value, lang)
+
+
 def _levers_text(row: pd.Series, lang: str) -> str:
     from sim.config import LEVERS
 
@@ -765,7 +772,7 @@ def _levers_text(row: pd.Series, lang: str) -> str:
         lever = LEVERS[name]
         b = row.get(f"budget_{lever.spend_key}")
         title = lever.title_fr if lang == "fr" else lever.title
-        words.append(f"{title.lower()} {reg.format_number(b, lang)} {tr(lang, 'EUR/staff/yr', '€/agent/an')}")
+        words.append(f"{title.lower()} {_budget(b, lang)} {tr(lang, 'EUR/staff/yr', '€/agent/an')}")
     return ", ".join(words)
 
 
@@ -952,7 +959,7 @@ def _funding_html(data: ReportData) -> str:
             cells = [_cell(_group_name(data, r))]
             for _, key in chunk:
                 b, s, u = r[f"budget_{key}"], r[f"spent_{key}"], r[f"unspent_{key}"]
-                sub = (tr(lang, "budget ", "budget ") + reg.format_number(b, lang) + tr(lang, " EUR/staff/yr", " €/agent/an")
+                sub = (tr(lang, "budget ", "budget ") + _budget(b, lang) + tr(lang, " EUR/staff/yr", " €/agent/an")
                        if np.isfinite(b) and b > 0 else "")  # fmt: skip
                 if np.isfinite(u) and u > 0:
                     sub += tr(lang, f"; unspent {reg.euros(u, lang)}/yr", f" ; non dépensé {reg.euros(u, lang)}/an")

@@ -432,6 +432,11 @@ def format_number(value: float, lang: str = "en", digits: int = 3) -> str:
     return _number(value, decimals, lang)
 
 
+def format_whole(value: float, lang: str = "en") -> str:
+    """A whole number with grouped thousands (47,312; French 47 312)."""
+    return "" if _is_missing(value) else _number(float(value), 0, lang)
+
+
 def format_diff(name: str, diff: float, lang: str = "en") -> str:
     """A difference of a metric, signed: +1.2 pp for shares (French +1,2 pt), +0.012 for indices,
     +12 M EUR for euros."""
