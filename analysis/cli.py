@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output-dir", type=Path, default=Path("figures"), help="folder for the figures")
     _add_grouping(p)
     _add_figure_options(p)
+    p.add_argument("--baseline", help="also draw the differences against this group, paired by seed")
+    p.add_argument("--lang", choices=("en", "fr"), default="en", help="language of the labels")
     _add_common(p)
 
     # report --------------------------------------------------------------------------------
@@ -525,10 +527,23 @@ def cmd_plot(args: argparse.Namespace) -> int:
         heatmap=tuple(args.heatmap) if args.heatmap else None,
         kind=args.kind,
         level=args.level,
+        **_plot_decision_options(args, df),
     ):
         written += save(fig, args.output_dir / stem)
     print(f"Wrote {len(written)} files ({len(written) // 2} figures, PNG and SVG) to {args.output_dir}")
     return EXIT_OK
+
+
+def _plot_decision_options(args: argparse.Namespace, df: pd.DataFrame) -> dict:
+    """Baseline (typed like its column) and language of the figures."""
+    from analysis.compare import default_by, run_outcomes
+
+    out = {"lang": args.lang}
+    if args.baseline is not None:
+        outcomes = run_outcomes(df, ["maturity_mean"]) if "metric" in df else df
+        by = args.by or default_by(outcomes)
+        out["baseline"] = _baseline_value(args.baseline, outcomes, by)
+    return out
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -284,3 +284,12 @@ def test_compare_an_equal_budget_experiment_level_by_level(tmp_path, capsys):
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     base = summary[(summary["scenario"] == "business_as_usual") & (summary["metric"] == "maturity_mean")]
     assert len(base) == 1 and base["n"].iloc[0] == 3  # one baseline, its 3 seeds once
+
+
+def test_plot_draws_the_differences_against_a_baseline_in_french(sweep_root, tmp_path):
+    out = tmp_path / "figs"
+    assert main(["plot", str(sweep_root), "-o", str(out), "--baseline", "baseline", "--lang", "fr",
+                 "--metrics", "maturity_mean", "inhabitants_excluded_share"]) == 0  # fmt: skip
+    names = {p.name for p in out.iterdir()}
+    assert {"differences.svg", "difference_timeseries_maturity_mean.png"} <= names
+    assert "Écart à Baseline" in (out / "differences.svg").read_text(encoding="utf-8")
