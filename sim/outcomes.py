@@ -155,8 +155,6 @@ DECLARED: tuple[Outcome, ...] = (
     _o("services_online_mean", "Services online, mean share", "Part moyenne des services en ligne", "share",
        "share", HIGHER, "adoption", "Mean share of a collectivité's services that are online.", strata=COLL,
        headline=True),
-    _o("open_data_share", "Collectivités publishing open data", "Collectivités publiant des données ouvertes",
-       "share", "share", HIGHER, "adoption", "Share of collectivités publishing open data."),
     _o("staff_mean_skill", "Mean digital skill of staff", "Compétence numérique moyenne des agents", "skill 0-1",
        "index", HIGHER, "adoption", "Mean digital skill of staff.", strata=STAFF),
     _o("staff_proficient_share", "Staff up to date with digital tools", "Agents à jour des outils numériques",
@@ -190,8 +188,6 @@ DECLARED: tuple[Outcome, ...] = (
        "share", "share", LOWER, "fracture",
        "Inhabitants in illectronism not reached by mediation (weighted by population).", strata=COLL,
        headline=True),
-    _o("inhabitants_illectronism_share", "Inhabitants in illectronism", "Habitants en situation d'illectronisme",
-       "share", "share", LOWER, "fracture", "Inhabitants in illectronism (weighted by population)."),
     # ------------------------------------------------------------------ cost (euros spent during the step)
     _o("spend_investment_eur", "Own spending: digital investment", "Dépense propre : investissement numérique",
        "EUR per step", "eur", LOWER, "cost", "Collectivités' own digital investment.", payer="own"),
@@ -220,12 +216,7 @@ DECLARED: tuple[Outcome, ...] = (
        "share", NEUTRAL, "context", "Staff below the required skill but close enough to use the tools."),
     _o("required_skill", "Skill that tools require", "Compétence requise par les outils", "skill 0-1", "index",
        NEUTRAL, "context", "Digital skill that tools require (rises with technology waves)."),
-)  # fmt: skip
-
-#: Metrics the model is about to write (issue 10), defined ahead so that reports already label them. The
-#: registry test names any of them that a run writes: then move its entry to DECLARED (one edit; for a
-#: metric already declared, its entry here replaces the one in DECLARED, e.g. to add strata).
-PENDING: tuple[Outcome, ...] = (
+    # model v2 (issue 10)
     _o("maturity_theil_between_band", "Inequality of maturity between population bands (Theil)",
        "Inégalité de maturité entre strates de population (Theil)", "index", "index", LOWER, "fracture",
        "Between-band part of the Theil index of maturity (inequality between population bands).", headline=True),
@@ -234,11 +225,10 @@ PENDING: tuple[Outcome, ...] = (
        "Within-band part of the Theil index of maturity."),
     _o("gap_top_decile", "Maturity gap of the most mature decile", "Écart de maturité du décile le plus mature",
        "index 0-1", "index", LOWER, "fracture",
-       "Gap in maturity between the most mature tenth of collectivités and the others (sim/metrics.py).",
-       absolute=True),
+       "Mean maturity of the most mature tenth of collectivités minus that of the others."),
     _o("online_procedures_share", "Inhabitants doing their procedures online",
        "Habitants faisant leurs démarches en ligne", "share", "share", HIGHER, "adoption",
-       "Share of inhabitants doing their administrative procedures online (weighted by population)."),
+       "Share of inhabitants doing their procedures online: the online uptake of inhabitants not in illectronism."),
     _o("inhabitants_illectronism_share", "Inhabitants in illectronism", "Habitants en situation d'illectronisme",
        "share", "share", LOWER, "fracture", "Inhabitants in illectronism (weighted by population).",
        strata=("age_group",)),
@@ -246,19 +236,18 @@ PENDING: tuple[Outcome, ...] = (
        "share", "share", HIGHER, "adoption", "Share of collectivités publishing open data.", strata=COLL),
     _o("open_data_obliged_share", "Obliged collectivités publishing open data",
        "Collectivités soumises à l'obligation publiant des données ouvertes", "share", "share", HIGHER, "adoption",
-       "Share of the collectivités under the open-data obligation that publish open data."),
+       "Share of the collectivités under the open-data obligation (3,500 inhabitants or more) that publish open data."),
     _o("staff_per_1000_inh", "Staff per 1,000 inhabitants", "Agents pour 1 000 habitants", "staff / 1,000 inh.",
        "number", NEUTRAL, "context", "Staff of the collectivités per 1,000 inhabitants."),
     _o("strategy_share", "Collectivités with a digital strategy", "Collectivités dotées d'une stratégie numérique",
        "share", "share", HIGHER, "adoption", "Share of collectivités with a digital strategy.", strata=COLL),
     _o("monitoring_share", "Collectivités monitoring their digital transition",
        "Collectivités pilotant leur transition numérique", "share", "share", HIGHER, "adoption",
-       "Share of collectivités that monitor their digital transition."),
+       "Share of collectivités that monitor and evaluate their digital projects."),
     _o("sponsorship_mean", "Sponsorship by élus and managers (mean)", "Portage par les élus et encadrants (moyenne)",
        "index 0-1", "index", HIGHER, "adoption", "Mean sponsorship of digital projects by élus and managers."),
     *per_lever("spend_unspent_{key}_eur", "Budget left unspent: {title}", "Budget non dépensé : {title_fr}",
                "Budget of the {title} lever it could not spend during the step.", direction=NEUTRAL),
-    # seen on the model being rewritten (issue 10), not yet on main
     _o("maturity_mean_pop", "Digital maturity weighted by population", "Maturité numérique pondérée par la population",
        "index 0-1", "index", HIGHER, "adoption", "Mean maturity of the communes weighted by their population."),
     _o("services_online_pop", "Services online, weighted by population", "Services en ligne, pondérés par la population",
@@ -278,6 +267,11 @@ PENDING: tuple[Outcome, ...] = (
        LOWER, "cost", "Levers' spending plus members' contributions to pools (own money the pooling lever mobilises).",
        payer="all"),
 )  # fmt: skip
+
+#: Metrics the model is about to write, defined ahead so that reports already label them. The registry
+#: test names any of them that a run writes: then move its entry to DECLARED (one edit; for a metric
+#: already declared, its entry here replaces the one in DECLARED, e.g. to add strata).
+PENDING: tuple[Outcome, ...] = ()
 PENDING_OUTCOMES: dict[str, Outcome] = {o.name: o for o in PENDING}
 
 OUTCOMES: dict[str, Outcome] = {}
@@ -492,19 +486,29 @@ COLLECTIVITE_COLUMNS: dict[str, str] = {
     "profile": "maturity profile (Observateur .. Systémique: equal fifths of the maturity scale)",
     "services_online": "share of its services online, 0 to 1",
     "open_data": "publishes open data (bool)",
+    "has_strategy": "has a formal digital strategy (bool)",
+    "has_monitoring": "monitors and evaluates its digital projects (bool)",
     "it_capacity": "IT/digital FTE: own staff plus profiles hired under the recruitment lever",
+    "it_fte_lever": "digital staff hired under the recruitment lever (FTE)",
+    "it_vacancies": "open digital posts of its own hiring",
     "capacity_index": "IT capacity index, 0 to 1, with pooled capacity (drives maturity)",
     "pooled": "member of a pool (bool)",
     "pool_id": "pool identifier, -1 when not pooled",
+    "pool_fte": "its share of its pool's effective IT capacity (FTE)",
+    "pool_critical": "its pool's effective capacity reaches the critical size of an IT team (bool)",
     "sponsorship": "sponsorship by élus and managers, 0 to 1",
+    "leadership": "leadership index: sponsorship and managers' skill, 0 to 1",
     "budget_eur": "yearly digital budget, EUR",
     "inhabitants_illectronism": "share of its inhabitants in illectronism",
-    "inhabitants_excluded": "share of its inhabitants excluded from e-services (in illectronism, not reached)",
+    "inhabitants_excluded": "share of its 15+ inhabitants excluded from procedures that went online",
+    "help_coverage": "share of the need for human help with online procedures met",
     "eservice_use": "share of its inhabitants' transactions made online",
+    "conseillers": "conseillers numériques serving (FTE)",
     "n_staff": "staff (real staff members: agents / staff_scale)",
     "staff_mean_skill": "mean digital skill of its staff",
     "staff_illectronism_share": "share of its staff in illectronism",
     "staff_proficient_share": "share of its staff up to date",
+    "staff_use_share": "share of its staff who use the tools",
     "x": "longitude (territory=france) or abscissa in the unit square (synthetic territory)",
     "y": "latitude (territory=france) or ordinate in the unit square (synthetic territory)",
 }

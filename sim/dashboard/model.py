@@ -83,7 +83,7 @@ MAX_DEPARTEMENTS = 12
 CHOICE_LEVERS = (
     ("training_modality", "training.modality", "Training modality", ("elearning", "blended", "tutoring")),
     ("training_targeting", "training.targeting", "Training targeting", ("universal", "furthest", "most_impacted")),
-    ("mutualisation_mode", "mutualisation.mode", "Pooling structure", ("none", "epci", "opsn")),
+    ("mutualisation_mode", "mutualisation.structure", "Pooling structure", ("none", "epci", "opsn")),
 )
 #: Page label of each configuration key the page sets (to name the field in error messages).
 FIELD_LABELS = {
@@ -320,6 +320,11 @@ class DashboardModel(mesa.Model):
             return
         c = self.sim.colls
         self.communes = np.flatnonzero(c.kind == 0)
+        # The history period (2018 to the start year, no lever) runs at once: the page starts at
+        # the policy start, and its series show the policy period.
+        while self.sim.step_index < 0:
+            self.sim.step()
+        self._indexed = len(self.sim.records) - sum(1 for r in self.sim.records if r[0] == 0)
         self._snapshot()
 
     # ------------------------------------------------------------------ running
