@@ -552,7 +552,8 @@ def _sure_text(row: pd.Series | dict, lang: str) -> str:
             parts.append(tr(lang, f"better for {k} of {int(n)} parameter sets (probability {prob:.0%})",
                             f"mieux pour {k} jeux de paramètres sur {int(n)} (probabilité {prob:.0%})"))  # fmt: skip
         else:
-            parts.append(tr(lang, f"better in {k} of {int(n)} seeds", f"mieux pour {k} graines sur {int(n)}"))
+            parts.append(tr(lang, f"better in {k} of {int(n)} seeds",
+                            f"mieux pour {k} graine{'s' if k >= 2 else ''} sur {int(n)}"))  # fmt: skip
     if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
         if lo > 0:
             parts.append(tr(lang, "interval excludes zero", "intervalle excluant zéro"))
@@ -563,9 +564,13 @@ def _sure_text(row: pd.Series | dict, lang: str) -> str:
     return _semi(lang).join(parts)
 
 
-def _eur_per_point(value: float, extra: float, improvement: float, lang: str) -> str:
+def _eur_per_point(value: float, extra: float, improvement: float, lang: str, low: float | None = None) -> str:
+    """The cost per point, or why there is none: no gain, or a gain whose interval does not exclude zero
+    (``low``, the improvement's lower bound): a cost per point of a gain that may be nil means nothing."""
     if improvement is None or not np.isfinite(improvement) or improvement <= 0:
         return tr(lang, "no gain", "pas de gain")
+    if low is not None and np.isfinite(low) and low <= 0:
+        return tr(lang, "gain not established", "gain non établi")
     if extra is not None and np.isfinite(extra) and extra <= 0:
         return tr(lang, "better and no dearer", "mieux et pas plus cher")
     if value is None or not np.isfinite(value):
@@ -640,7 +645,8 @@ def _executive_summary(data: ReportData) -> str:
                 m = r["metric"]
                 d = reg.format_diff(m, r["diff"], lang)
                 ci = reg.format_interval(m, r["ci_low"], r["ci_high"], lang, diff=True)
-                cost = _eur_per_point(r.get("eur_per_point"), _extra(data, r), r["improvement"], lang)
+                cost = _eur_per_point(r.get("eur_per_point"), _extra(data, r), r["improvement"], lang,
+                                      r.get("improvement_low"))  # fmt: skip
                 sure = _sure_text(r, lang)
                 details.append(f"{html.escape(reg.label(m, lang))} {html.escape(d)} {html.escape(ci)} "
                                f"({html.escape(sure)}{_semi(lang)}{html.escape(cost)})")  # fmt: skip
@@ -684,7 +690,8 @@ def _best_per_fracture(data: ReportData, at: pd.DataFrame) -> str:
             clauses.append(tr(lang, f"{reg.label(m, lang)}: no scenario reduces it",
                               f"{reg.label(m, lang)} : aucun scénario ne le réduit"))  # fmt: skip
             continue
-        cost = _eur_per_point(best.get("eur_per_point"), _extra(data, best), best["improvement"], lang)
+        cost = _eur_per_point(best.get("eur_per_point"), _extra(data, best), best["improvement"], lang,
+                              best.get("improvement_low"))  # fmt: skip
         clauses.append(
             f"{reg.label(m, lang)}{_colon(lang)}{_group_name(data, best, level=False)} {reg.format_diff(m, best['diff'], lang)} "
             f"{reg.format_interval(m, best['ci_low'], best['ci_high'], lang, diff=True)} ({cost})"
@@ -700,10 +707,8 @@ def _ranking_sentence(data: ReportData, lv: tuple[Any, ...]) -> str:
     if rk is None or rk.empty:
         return ""
     at = _at_level(data, rk, lv) if lv else rk
-    if data.design.shared_baseline and lv:
-        at = pd.concat([at, rk[rk["is_baseline"]].head(1)])
     at = at.sort_values("score", ascending=False)
-    order = ", ".join(f"{_group_name(data, r, level=False)} ({r['score']:.2f})" for _, r in at.iterrows())
+    order = ", ".join(f"{_group_name(data, r, level=False)} ({_score(r['score'], lang)})" for _, r in at.iterrows())
     weights = _weights_text(data)
     return "<li>" + tr(
         lang,
@@ -712,6 +717,12 @@ def _ranking_sentence(data: ReportData, lv: tuple[Any, ...]) -> str:
         f"<b>Classement multicritère</b> (score de 0 à 1, 1 = le meilleur sur tous les critères) : {html.escape(order)}. "
         f"Poids : {html.escape(weights)} (à modifier avec --weights).",
     ) + "</li>"  # fmt: skip
+
+
+def _score(value: float, lang: str) -> str:
+    """A 0-1 score with two decimals (decimal comma in French)."""
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 def _weights_text(data: ReportData) -> str:
@@ -889,8 +900,8 @@ def _ranking_table(data: ReportData) -> str:
     rows = []
     for _, r in rk.iterrows():
         rows.append([
-            _cell(_group_name(data, r)), _cell(str(r["rank"]), "num"), _cell(f"{r['score']:.2f}", "num"),
-            *(_cell(f"{r[c]:.2f}" if c in r and np.isfinite(r[c]) else "", "num")
+            _cell(_group_name(data, r)), _cell(str(r["rank"]), "num"), _cell(_score(r["score"], lang), "num"),
+            *(_cell(_score(r[c], lang) if c in r and np.isfinite(r[c]) else "", "num")
               for c in ("adoption_score", "fracture_score", "cost_score")),
             _cell(reg.euros(r["extra_cost"], lang) if np.isfinite(r["extra_cost"]) else "", "num"),
         ])  # fmt: skip
@@ -931,7 +942,7 @@ def _cost_table(data: ReportData) -> str:
                     continue
                 imp = reg.format_points(r["improvement"], lang) + tr(lang, " pts", " pts")
                 extra = _extra(data, pd.Series({c: g[c] for c in keys}))
-                text = _eur_per_point(r["eur_per_point"], extra, r["improvement"], lang)
+                text = _eur_per_point(r["eur_per_point"], extra, r["improvement"], lang, r.get("improvement_low"))
                 cells.append(_cell(text, "num", imp))
             rows.append(cells)
         out.append(_table_html(head, rows))
