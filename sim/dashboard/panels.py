@@ -100,6 +100,22 @@ def changed_fields(current: dict, applied: dict | None) -> dict[str, tuple[str, 
 
 
 @solara.component
+def _Banner(for_run: dict, for_cmp: dict, labels: dict):
+    """What was changed and not applied yet (nothing when everything is applied)."""
+    if not (for_run or for_cmp):
+        return
+    order = list(labels)
+    lines = []
+    if for_run:
+        lines.append("Changed since the last Reset: " + ", ".join(labels[k] for k in sorted(for_run, key=order.index)))
+    if for_cmp:
+        lines.append(
+            "Changed since the last comparison: " + ", ".join(labels[k] for k in sorted(for_cmp, key=order.index))
+        )
+    solara.Warning(" · ".join(lines) + ". Press Reset or Compare to use them.", classes=["dash-not-applied"])
+
+
+@solara.component
 def InputsCard(inputs: solara.Reactive, run_inputs: dict | None, compared_inputs: dict | None):
     """Every input; lever fields prefilled from the scenario; changed-but-not-applied fields flagged."""
     values = inputs.value
@@ -123,16 +139,10 @@ def InputsCard(inputs: solara.Reactive, run_inputs: dict | None, compared_inputs
         return {"classes": [], "style": None, "used": None}
 
     with solara.Card("Inputs", classes=["dash-inputs"]):
-        if for_run or for_cmp:
-            lines = []
-            if for_run:
-                lines.append(
-                    "Changed since the last Reset: "
-                    + ", ".join(labels[k] for k in sorted(for_run, key=list(labels).index))
-                )
-            if for_cmp:
-                lines.append("Changed since the last comparison: " + ", ".join(labels[k] for k in sorted(for_cmp, key=list(labels).index)))  # fmt: skip
-            solara.Warning(" · ".join(lines) + ". Press Reset or Compare to use them.", classes=["dash-not-applied"])
+        # The banner sits in a column that is always there: the fields below keep their places in the
+        # widget tree when it appears (a shift would hand a field's typed text to its neighbour).
+        with solara.Column(classes=["dash-banner"], style={"gap": "0"}):
+            _Banner(for_run, for_cmp, labels)
         f = flag("scenario_name")
         solara.Select("Scenario", values=list_scenarios(), value=values["scenario_name"],
                       on_value=set_field("scenario_name"), classes=f["classes"], style=f["style"])  # fmt: skip

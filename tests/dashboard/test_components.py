@@ -15,7 +15,7 @@ from mesa.visualization.utils import force_update
 from PIL import Image
 
 from sim.dashboard import components as C
-from sim.dashboard.model import DashboardModel
+from sim.dashboard.model import TEXT_LEVERS, DashboardModel
 
 CHARTS = (C.MapChart, C.BandChart, C.CategoryChart, C.ServicesChart, C.SpendChart)
 
@@ -142,6 +142,17 @@ def test_the_page_in_python_levers_follow_the_scenario_changes_are_flagged_and_r
 
     def press(label: str) -> None:
         rc.find(ipyvuetify.Btn, children=[label]).widget.click()
+
+    # A change makes the "not applied" banner appear above the fields: no field takes another's text.
+    type_in("Training: EUR/staff/yr", "-5")
+    assert field("Training: EUR/staff/yr").v_model == "-5"
+    assert [field(lever.label).v_model for lever in TEXT_LEVERS[1:]] == ["0"] * (len(TEXT_LEVERS) - 1)
+    press("Reset")
+    assert "training.budget_eur_per_staff [Training: EUR/staff/yr]=-5.0" in _text(rc, "dash-error-message")
+    type_in("Training: EUR/staff/yr", "0")
+    assert [field(lever.label).v_model for lever in TEXT_LEVERS] == ["0"] * len(TEXT_LEVERS)
+    press("Reset")
+    assert _text(rc, "dash-step") == "Step 0 / 40 · year 2021.00"
 
     # Picking a scenario shows its lever values in the fields; nothing applied yet, and the page says so.
     rc.find(ipyvuetify.Select, label="Scenario").widget.v_model = "massive_targeted_training"
