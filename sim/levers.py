@@ -34,6 +34,10 @@ def step_budget(model, name: str) -> float:
     return float(budget) * float(model.flows.staff.sum()) / model.steps_per_year
 
 
+#: Unspent money at the end above this share of a lever's total budget is warned about.
+WARN_SHARE = 0.01
+
+
 def available(model, name: str) -> float:
     """What the lever may spend this step: its new money plus what it left unspent before (a
     lever's budget is an envelope over the policy period, like a State programme's credits)."""
@@ -80,15 +84,24 @@ def record(model, name: str, spent: float, had: float) -> None:
     key = LEVERS[name].spend_key
     spent = float(spent)
     model.spend[key] += spent
+    model.lever_total[name] += step_budget(model, name)
     model.envelope[name] = max(0.0, float(had) - spent)
-    if model.step_index >= model.n_steps and model.envelope[name] > 1e-6 * max(float(had), 1.0):
+    if model.step_index >= model.n_steps and model.envelope[name] > 0.0:
         model.spend[f"unspent_{key}"] += model.envelope[name]
-        model.unspent_warnings.add(name)
+        if model.envelope[name] > WARN_SHARE * model.lever_total[name]:
+            model.unspent_warnings[name] = model.envelope[name]
         model.envelope[name] = 0.0
 
 
 def warn_unspent(model) -> None:
     """Log once per run the levers that could not spend all their money."""
-    for name in sorted(model.unspent_warnings):
-        key = LEVERS[name].spend_key
-        log.warning("lever %s could not spend all its budget: see spend_unspent_%s_eur in the outputs", name, key)
+    for name, unspent in sorted(model.unspent_warnings.items()):
+        key, total = LEVERS[name].spend_key, model.lever_total[name]
+        log.warning(
+            "lever %s left %.3g EUR of its %.3g EUR budget unspent (%.0f %%): see spend_unspent_%s_eur",
+            name,
+            unspent,
+            total,
+            100.0 * unspent / total if total else 0.0,
+            key,
+        )

@@ -95,9 +95,12 @@ class TransitionModel(mesa.Model):
         #: Places a year the training lever's operators can deliver (set when the lever starts).
         self.training_supply = 0.0
         self.conseiller_pipeline: list = []
-        self.unspent_warnings: set = set()
+        #: Levers whose unspent money at the end is worth a warning: name -> EUR.
+        self.unspent_warnings: dict = {}
         #: Each lever's money left unspent so far in the policy period (sim.levers.available).
         self.envelope = dict.fromkeys(LEVERS, 0.0)
+        #: Each lever's budget over the policy period so far (EUR).
+        self.lever_total = dict.fromkeys(LEVERS, 0.0)
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
         self.collectivites = create_agents(self, Collectivite, np.arange(c.n))
         self.staff.agents = create_agents(self, Staff, np.arange(self.staff.size))
