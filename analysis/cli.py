@@ -1,4 +1,5 @@
-"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity, calibrate, robustness)."""
+"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity, discover, calibrate,
+robustness)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.discover import add_discover_parser, cmd_discover
 from analysis.load import VERIFY_MODES, LoadReport
 
 log = logging.getLogger("analysis")
@@ -82,6 +84,51 @@ def _add_figure_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _parse_weights(items: Sequence[str] | None) -> dict[str, float] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(
+                f"--weights takes NAME=NUMBER items (a metric or adoption/fracture/cost), not {item!r}"
+            ) from None
+        if not sep:
+            raise ValueError(f"--weights takes NAME=NUMBER items, not {item!r}")
+    return out
+
+
+def _add_decision_options(p: argparse.ArgumentParser) -> None:
+    """Options of the decision-support outputs (report and compare)."""
+    p.add_argument(
+        "--lang", choices=("en", "fr"), default="en", help="language of the report and of the printed tables"
+    )
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        metavar="NAME=W",
+        help="weights of the multi-criteria ranking: a family (adoption, fracture, cost; 1 each by default, shared by "
+        "its criteria) or a metric, e.g. --weights fracture=2 cost=0 inhabitants_excluded_share=3",
+    )
+    p.add_argument(
+        "--panels",
+        nargs="+",
+        metavar="COLUMN",
+        help="swept columns compared level by level (default: the other varying columns, e.g. "
+        "equal_budget_eur_per_staff in the equal-budget experiment)",
+    )
+    p.add_argument(
+        "--param-sets",
+        nargs="+",
+        metavar="COLUMN",
+        help="swept columns that name parameter sets of an ensemble (default: columns such as ensemble.member, or "
+        "uncertain parameters of the model); runs are paired on seed and parameter set",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -100,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m analysis sensitivity morris --param training.budget_eur_per_staff=0:500 \\\n"
             "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n"
             "  python -m analysis calibrate --out calibration/v1\n"
-            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n"
+            "  python -m analysis discover multirun/lhs --beats mediation --over business_as_usual \\\n"
+            "      --metric inhabitants_excluded_share -o discovery/\n\n"
             "Run 'python -m analysis COMMAND --help' for the options of a command."
         ),
     )
@@ -174,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
     _add_comparison(p, "value of the grouping column to compare against (e.g. business_as_usual)")
+    _add_decision_options(p)
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
     p.add_argument(
         "-o",
@@ -206,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output-dir", type=Path, default=Path("figures"), help="folder for the figures")
     _add_grouping(p)
     _add_figure_options(p)
+    p.add_argument("--baseline", help="also draw the differences against this group, paired by seed")
+    p.add_argument("--lang", choices=("en", "fr"), default="en", help="language of the labels")
     _add_common(p)
 
     # report --------------------------------------------------------------------------------
@@ -231,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="report title")
     _add_figure_options(p)
     p.add_argument("--no-figures", action="store_true", help="tables only (faster)")
+    _add_decision_options(p)
+    p.add_argument("--pdf", nargs="?", const=True, metavar="FILE",
+                   help="also print the report to an A4 PDF with headless Chromium (default name: the HTML file's, .pdf)")  # fmt: skip
+    p.add_argument(
+        "--no-maps", action="store_true", help="no maps or territorial aggregates (no collectivité tables read)"
+    )
     _add_common(p)
 
     # sensitivity ---------------------------------------------------------------------------
@@ -472,6 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output-dir", type=Path, help="write the tables (CSV) and figures here")
     _add_common(p)
+    add_discover_parser(sub)
     return parser
 
 
@@ -569,12 +628,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from analysis.compare import (
-        compare_to_baseline,
+        compare_design,
         cost_effectiveness,
-        default_by,
+        describe_design,
         rank_scenarios,
         run_outcomes,
-        summarize,
+        summarize_design,
     )
 
     df, _ = _input(args)
@@ -582,25 +641,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("No complete run: nothing to compare.")
         return EXIT_NO_RUN
     outcomes = run_outcomes(df)
-    by = args.by or default_by(outcomes)
+    guess = describe_design(outcomes, by=args.by, panels=args.panels, param_sets=args.param_sets)
+    by = guess.by
+    baseline = _baseline_value(args.baseline, outcomes, by) if args.baseline is not None else guess.baseline
+    design = describe_design(outcomes, by=by, baseline=baseline, panels=args.panels, param_sets=args.param_sets)
+    for note in design.notes:
+        print(note)
     method = "bootstrap" if args.bootstrap else "t"
     tables: dict[str, pd.DataFrame] = {"outcomes": outcomes}
-    tables["summary"] = summarize(outcomes, by, args.metrics, level=args.level, method=method, n_boot=args.n_boot)
-    _show(f"Mean over seeds with {args.level:.0%} interval ({method})", tables["summary"])
-    baseline = _baseline_value(args.baseline, outcomes, by)
+    tables["summary"] = summarize_design(outcomes, design, args.metrics, level=args.level)
+    _show(f"Mean over seeds with {args.level:.0%} interval", tables["summary"])
     if baseline is not None:
-        tables["differences"] = compare_to_baseline(
-            outcomes, baseline, by, args.metrics, level=args.level, method=method, n_boot=args.n_boot
-        )
-        _show(f"Differences against {baseline}", tables["differences"])
-    tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
-    _show("Ranking (1 = best)", tables["ranking"])
-    if baseline is not None:
+        tables["differences"] = compare_design(outcomes, design, args.metrics, level=args.level, method=method)
+        where = f", level by level of {', '.join(design.panels)}" if design.panels else ""
+        _show(f"Differences against {baseline}{where}, paired on {', '.join(design.pair_on)}", tables["differences"])
+    if not design.panels:
+        tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
+        _show("Ranking (1 = best)", tables["ranking"])
+    tables.update(_decision_tables(args, outcomes, design))
+    if baseline is not None and not design.panels:
         try:
             tables["cost_effectiveness"] = cost_effectiveness(
                 outcomes, baseline, by, level=args.level, cost=args.cost_metric
             )
-            _show("Cost per point of fracture reduced", tables["cost_effectiveness"])
         except KeyError as exc:
             print(f"\nNo cost per point: {exc.args[0]}")
     if args.output_dir:
@@ -632,10 +695,23 @@ def cmd_plot(args: argparse.Namespace) -> int:
         heatmap=tuple(args.heatmap) if args.heatmap else None,
         kind=args.kind,
         level=args.level,
+        **_plot_decision_options(args, df),
     ):
         written += save(fig, args.output_dir / stem)
     print(f"Wrote {len(written)} files ({len(written) // 2} figures, PNG and SVG) to {args.output_dir}")
     return EXIT_OK
+
+
+def _plot_decision_options(args: argparse.Namespace, df: pd.DataFrame) -> dict:
+    """Baseline (typed like its column) and language of the figures."""
+    from analysis.compare import default_by, run_outcomes
+
+    out = {"lang": args.lang}
+    if args.baseline is not None:
+        outcomes = run_outcomes(df, ["maturity_mean"]) if "metric" in df else df
+        by = args.by or default_by(outcomes)
+        out["baseline"] = _baseline_value(args.baseline, outcomes, by)
+    return out
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -655,12 +731,28 @@ def cmd_report(args: argparse.Namespace) -> int:
         kind=args.kind,
         cost_metric=args.cost_metric,
         progress=args.progress,
+        lang=args.lang,
+        weights=_parse_weights(args.weights),
+        panels=args.panels,
+        param_sets=args.param_sets,
+        maps=not args.no_maps,
     )
     _print_report(data.load_report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(data), encoding="utf-8")
-    print(f"Wrote {args.output} ({len(data.figures)} figures)")
+    print(f"Wrote {args.output} ({len(data.figures) + len(data.map_figures)} figures)")
+    if args.pdf:
+        _write_pdf(args.output, args.pdf)
     return EXIT_OK if data.load_report.complete else EXIT_NO_RUN
+
+
+def _write_pdf(html_path: Path, target: Any) -> Path:
+    from analysis.report import html_to_pdf
+
+    pdf = html_path.with_suffix(".pdf") if target is True else Path(target)
+    html_to_pdf(html_path, pdf)
+    print(f"Wrote {pdf} (A4)")
+    return pdf
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -807,6 +899,41 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _decision_tables(args: argparse.Namespace, outcomes: pd.DataFrame, design: Any) -> dict:
+    """The multi-criteria ranking and the cost per point of every criterion, printed with the labels and
+    formats of the outcome registry (sim/outcomes.py)."""
+    from analysis.compare import multi_criteria
+    from analysis.i18n import scenario_title
+    from sim import outcomes as reg
+
+    lang = args.lang
+    keys = design.keys
+    tables: dict[str, pd.DataFrame] = {}
+    if not design.by:
+        return tables
+    ranking, criteria = multi_criteria(outcomes, design, weights=_parse_weights(args.weights), cost=args.cost_metric,
+                                       level=args.level)  # fmt: skip
+    tables["multi_criteria_ranking"], tables["criteria"] = ranking, criteria
+    view = ranking[
+        [*keys, "rank", "score", *(c for c in ("adoption_score", "fracture_score", "cost_score") if c in ranking)]
+    ].copy()
+    if "scenario" in view:
+        view["scenario"] = [scenario_title(v, lang) for v in view["scenario"]]
+    _show("Multi-criteria ranking (score 0-1, 1 = best on every criterion)", view.round(3))
+    if "eur_per_point" in criteria:
+        per = criteria[criteria["improvement"].notna() & (criteria["metric"] != args.cost_metric)].copy()
+        if "scenario" in per:
+            per["scenario"] = [scenario_title(v, lang) for v in per["scenario"]]
+        per["difference"] = [reg.format_diff(m, d, lang) + " " + reg.format_interval(m, lo, hi, lang, diff=True)
+                             for m, d, lo, hi in zip(per["metric"], per["diff"], per["ci_low"], per["ci_high"], strict=True)]  # fmt: skip
+        per["metric"] = [reg.label(m, lang) for m in per["metric"]]
+        per["cost per point"] = [reg.euros(v, lang) if pd.notna(v) else "" for v in per["eur_per_point"]]
+        per["better in"] = [f"{p:.0%} of {int(n)} {b}" if pd.notna(p) else "" for p, n, b in
+                            zip(per.get("prob_better", []), per.get("prob_n", []), per.get("prob_basis", []), strict=True)]  # fmt: skip
+        _show("Cost per point of every criterion", per[[*keys, "metric", "difference", "cost per point", "better in"]])
+    return tables
+
+
 COMMANDS = {
     "load": cmd_load,
     "compare": cmd_compare,
@@ -815,6 +942,7 @@ COMMANDS = {
     "sensitivity": cmd_sensitivity,
     "calibrate": cmd_calibrate,
     "robustness": cmd_robustness,
+    "discover": lambda args: cmd_discover(args),
 }
 
 
@@ -832,7 +960,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, KeyError, ValueError, ModelError, CalibrationError, ConfigError, TargetError) as exc:
+    except (
+        FileNotFoundError,
+        KeyError,
+        ValueError,
+        RuntimeError,
+        ModelError,
+        CalibrationError,
+        ConfigError,
+        TargetError,
+    ) as exc:
         if args.verbose:
             raise
         print(f"error: {exc} (run with -v for the traceback)", file=sys.stderr)

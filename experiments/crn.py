@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Difference {args.scenario} - business_as_usual at the horizon, {args.seeds} seeds:")
     print(table.round(4).to_string())
     print(ratio.round(1).to_string())
-    print(f"replicates needed for the same precision, independent vs crn: {np.round((ratio**2).median(), 0):.0f}x (median)")
+    print(
+        f"replicates needed for the same precision, independent vs crn: {np.round((ratio**2).median(), 0):.0f}x (median)"
+    )
     return 0
 
 

@@ -27,6 +27,7 @@ from sim.config import LEVERS, Config, to_config
 from sim.processes import STEP_ORDER
 from sim.processes.maturity import update_capacity
 from sim.processes.practice import uses_tools
+from sim.selection import ratio
 from sim.state import DIGITAL, INSTRUCTION, MANAGEMENT, RECEPTION, SPEND_CATEGORIES, StaffTable, StepFlows
 from sim.streams import Streams, make_stream
 from sim.territory import build_territory
@@ -202,14 +203,13 @@ class TransitionModel(mesa.Model):
 
         count = counts.sum(axis=1)
         total = np.bincount(emp, weights=skill, minlength=c.n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / count
-            c.staff_use_share = np.nan_to_num(n_with(1) / count)
-            c.proficient_share = np.nan_to_num(n_with(2) / count)
-            front_n = n_with(16)
-            front_use = n_with(17) / front_n
-            m_n = n_with(32)
-            m_mean = np.bincount(emp, weights=skill * managers, minlength=c.n) / m_n
+        mean = ratio(total, count)
+        c.staff_use_share = np.nan_to_num(ratio(n_with(1), count))
+        c.proficient_share = np.nan_to_num(ratio(n_with(2), count))
+        front_n = n_with(16)
+        front_use = ratio(n_with(17), front_n)
+        m_n = n_with(32)
+        m_mean = ratio(np.bincount(emp, weights=skill * managers, minlength=c.n), m_n)
         c.staff_mean_skill = mean
         c.n_staff = count.astype(np.int64)
         c.it_fte = n_with(4) / scale
