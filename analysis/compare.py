@@ -795,50 +795,18 @@ def beat_probabilities(
     outcomes: pd.DataFrame, design: Design, metrics: Sequence[str], *, diffs: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """How sure: for each panel level, group and metric, the probability that the group beats the
-    baseline.
+    baseline: with parameter sets, the share of parameter sets under which it does better on average
+    over the seeds (``basis`` = ``parameter sets``); without, the share of seeds (same territory, same
+    chance events) where it does better (``basis`` = ``seeds``). Equal counts one half.
 
-    Uses ``analysis.robustness.beat_probabilities(outcomes, design=..., metrics=...)`` when that module
-    exists (comparison under parameter uncertainty, issue 13) and returns a table with the same
-    columns. Otherwise, from the paired runs: with parameter sets, the share of parameter sets whose
-    mean difference over seeds is better (``basis`` = ``parameter sets``: a probability over the
-    ensemble); without, the share of seeds (territories) where the group does better (``basis`` =
-    ``seeds``). Columns: panels, by, ``metric``, ``prob_better``, ``n``, ``basis``.
+    Computed by :func:`analysis.robustness.beat_probabilities` (comparison under parameter
+    uncertainty, issue 13), the one implementation. Columns: panels, by, ``metric``, ``prob_better``,
+    ``n``, ``basis``, ``n_better``, ``n_tie``, ``n_worse``. ``diffs`` is not used (kept for callers).
     """
-    try:
-        from analysis import robustness  # written by the calibration work (issue 13)
-    except ImportError:
-        robustness = None
-    provider = getattr(robustness, "beat_probabilities", None)
-    if provider is not None:
-        return provider(outcomes, design=design, metrics=list(metrics))
-    out = prepare(outcomes, design)
-    rows = []
-    for lv, frame in _panel_frames(out, design):
-        base = frame[_is_baseline(frame, design)]
-        if base.empty:
-            continue
-        bidx = base.set_index(design.pair_on)
-        for key, grp in _groups(frame[~_is_baseline(frame, design)], design.by):
-            key = _key_tuple(key, design.by)
-            gidx = grp.set_index(design.pair_on)
-            for m in metrics:
-                if m not in frame.columns:
-                    continue
-                o = outcome_registry.get(m)
-                j = gidx[[m]].join(bidx[[m]].rename(columns={m: m + "_b"}), how="inner").dropna()
-                if j.empty or o.direction == outcome_registry.NEUTRAL:
-                    continue
-                a, b = j[m].astype(float), j[m + "_b"].astype(float)
-                if o.absolute:
-                    a, b = a.abs(), b.abs()
-                gain = (a - b) * o.direction
-                if design.param_sets:
-                    per_set = gain.groupby(level=list(range(1, len(design.pair_on)))).mean()
-                    prob, n, basis = float((per_set > 0).mean()), len(per_set), "parameter sets"
-                else:
-                    prob, n, basis = float((gain > 0).mean()), len(gain), "seeds"
-                rows.append((*lv, *key, m, prob, n, basis))
-    return pd.DataFrame(rows, columns=[*design.panels, *design.by, "metric", "prob_better", "n", "basis"])
+    from analysis import robustness
+
+    del diffs
+    return robustness.beat_probabilities(outcomes, design=design, metrics=list(metrics))
 
 
 # --------------------------------------------------------------------------- multi-criteria ranking
@@ -890,6 +858,14 @@ def multi_criteria(
     group) to 1 (best group, the baseline included); the score is their weighted mean
     (:func:`resolve_weights`), and ``rank`` 1 is the best score.
 
+    Under parameter uncertainty (``design.param_sets``, e.g. the members of a calibrated ensemble):
+    the differences' intervals are over the parameter sets, with the range where the improvement lies
+    under 95 % of them (``improvement_param_low``/``_high``) and the share of the spread that comes
+    from the parameters (``share_param``), from :func:`analysis.robustness.design_differences`; the
+    probabilities are shares of parameter sets; and the ranking is redone under each parameter set:
+    ``p_first``, ``rank_best``/``rank_worst``, ``robust``, ``flips_with``/``flips_p`` (see
+    :func:`_score_robustness`).
+
     Returns ``(ranking, criteria_table)``: one row per group (panels, by, ``score``, ``rank``,
     ``<family>_score``, ``extra_cost``, ``n_runs``) and one row per group and criterion.
     """
@@ -908,8 +884,14 @@ def multi_criteria(
     n_runs = bad.groupby(keys, dropna=False, sort=False).size() if keys else pd.Series([len(bad)])
     diffs = probs = None
     if design.baseline is not None:
-        diffs = compare_design(bad, design, criteria, level=level).set_index([*keys, "metric"])
+        if design.param_sets:  # intervals over parameter sets, split into parameter and seed spread
+            from analysis.robustness import design_differences
+
+            diffs = design_differences(bad, design, criteria, level=level).set_index([*keys, "metric"])
+        else:
+            diffs = compare_design(bad, design, criteria, level=level).set_index([*keys, "metric"])
         probs = beat_probabilities(bad, design, criteria).set_index([*keys, "metric"])
+    frames = dict(_panel_frames(bad, design)) if design.param_sets else {}
     rows, rank_rows = [], []
     base_mask = means.index.get_level_values(design.by[0]).astype(str) == str(design.baseline) if design.by else None
     for lv in _levels(out, design):
@@ -925,6 +907,7 @@ def multi_criteria(
             oriented = m_lv[m] * (1 if o.direction == outcome_registry.HIGHER else -1)
             span = oriented.max() - oriented.min()
             scores[m] = (oriented - oriented.min()) / span if span > 0 else pd.Series(0.5, index=m_lv.index)
+        uncertain = _score_robustness(frames.get(lv), design, m_lv, criteria, w) if lv in frames else {}
         for pos, idx in enumerate(m_lv.index):
             key = idx if isinstance(idx, tuple) else (idx,)
             group_key = key[len(design.panels) :]
@@ -942,7 +925,7 @@ def multi_criteria(
             rank_rows.append(
                 {**dict(zip(design.panels, lv, strict=True)), **dict(zip(design.by, group_key, strict=True)),
                  "score": float(total), **fam_scores, "extra_cost": 0.0 if is_base else extra,
-                 "n_runs": int(n_lv.iloc[pos]), "is_baseline": is_base}
+                 "n_runs": int(n_lv.iloc[pos]), "is_baseline": is_base, **uncertain.get(tuple(group_key), {})}
             )  # fmt: skip
             for m in criteria:
                 o = outcome_registry.get(m)
@@ -966,9 +949,15 @@ def multi_criteria(
                         n_pairs=int(r["n"]), improvement=imp, improvement_low=lo, improvement_high=hi,
                         eur_per_point=(extra / imp) if (m != cost and imp > 0 and np.isfinite(extra)) else np.nan,
                     )  # fmt: skip
+                    if "param_lo" in r.index:  # where the improvement lies under 95 % of the parameter sets
+                        plo, phi = sorted((sign * r["param_lo"] * pts, sign * r["param_hi"] * pts))
+                        row.update(improvement_param_low=plo, improvement_param_high=phi,
+                                   **{c: r[c] for c in ("param_lo", "param_hi", "param_sd", "seed_sd", "share_param",
+                                                        "n_param_sets")})  # fmt: skip
                     if probs is not None and (*diff_key, m) in probs.index:
                         p = probs.loc[(*diff_key, m)]
-                        row.update(prob_better=float(p["prob_better"]), prob_basis=p["basis"], prob_n=int(p["n"]))
+                        row.update(prob_better=float(p["prob_better"]), prob_basis=p["basis"], prob_n=int(p["n"]),
+                                   prob_n_better=int(p["n_better"]), prob_n_tie=int(p["n_tie"]))  # fmt: skip
                 rows.append(row)
     ranking = pd.DataFrame(rank_rows)
     if not ranking.empty:
@@ -984,6 +973,41 @@ def multi_criteria(
         ranking = ranking.drop(columns=["_lv"], errors="ignore")
         ranking = ranking.sort_values([*design.panels, "rank"], key=_sort_series, kind="stable").reset_index(drop=True)
     return ranking, pd.DataFrame(rows)
+
+
+def _score_robustness(
+    frame: pd.DataFrame, design: Design, means: pd.DataFrame, criteria: Sequence[str], weights: dict[str, float]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The multi-criteria ranking under parameter uncertainty, for the runs of one panel level: each
+    run's score with the scaling of the level's means (so that a parameter set's score, its mean over
+    seeds, is the score of its means: one linear utility), ranked under each parameter set by
+    :func:`analysis.robustness.level_robustness`. Per group key: ``p_first`` (share of parameter sets
+    where it scores best; equal counts one half), ``rank_best``/``rank_worst`` over the sets,
+    ``p_same_rank``, ``robust``, ``flips_with`` (the groups it beats under between 10 and 90 % of the
+    sets, comma-separated) and ``flips_p`` (those probabilities), ``n_param_sets``."""
+    from analysis.robustness import level_robustness
+
+    total = sum(weights.values())
+    score = pd.Series(0.0, index=frame.index)
+    for m in criteria:
+        sign = 1 if outcome_registry.get(m).direction == outcome_registry.HIGHER else -1
+        oriented = means[m] * sign
+        low, span = oriented.min(), oriented.max() - oriented.min()
+        scaled = (frame[m].astype(float) * sign - low) / span if span > 0 else pd.Series(0.5, index=frame.index)
+        score += weights[m] * scaled
+    res = level_robustness(frame.assign(_score=score / total), design, ["_score"], directions={"_score": 1})
+    if res.ranking.empty:
+        return {}
+    out = {}
+    for _, r in res.ranking.iterrows():
+        flips = res.settings["flips"].get(("_score", r["label"]), [])
+        out[res.settings["labels"][r["label"]]] = {
+            "p_first": float(r["p_best"]), "rank_best": int(r["rank_min"]), "rank_worst": int(r["rank_max"]),
+            "p_same_rank": float(r["p_same_rank"]), "robust": bool(r["robust"]),
+            "flips_with": ", ".join(o for o, _ in flips), "flips_p": ", ".join(f"{p:.4g}" for _, p in flips),
+            "n_param_sets": int(frame[design.param_sets].drop_duplicates().shape[0]),
+        }  # fmt: skip
+    return out
 
 
 def _eq(a: Any, b: Any) -> bool:

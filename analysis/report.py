@@ -49,6 +49,7 @@ from analysis.compare import (
 )
 from analysis.i18n import check_lang, column_title, scenario_title
 from analysis.load import LoadReport, load, load_collectivites, run_table, scan
+from analysis.robustness import RobustnessResult, design_differences, design_robustness, group_label
 from sim import outcomes as reg
 
 #: Collectivité tables read for the maps and aggregates, at most.
@@ -56,6 +57,8 @@ MAX_COLLECTIVITE_RUNS = 200
 REPORT_STRATA = ("all", "pop_band", "rurality", "kind")
 #: Metric columns of a detailed table, at most (wider tables are split): keeps tables inside an A4 page.
 MAX_TABLE_COLUMNS = 5
+#: Share of parameter sets under which a rank must hold to be called robust.
+ROBUST_SHARE = 0.9
 #: Group names taken as the baseline when none is given (kept for compatibility).
 BASELINE_NAMES = ("baseline", "business_as_usual")
 
@@ -65,8 +68,8 @@ CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:1.5rem auto;max-width:60rem;
 color:var(--ink);line-height:1.45;padding:0 1rem;font-size:15px}
 h1{font-size:1.55rem;margin:.2rem 0}h2{font-size:1.22rem;margin-top:2rem;border-bottom:2px solid var(--line);
-padding-bottom:.15rem}h3{font-size:1.02rem;margin:1.2rem 0 .4rem}
-p,li{max-width:100%}.note{color:var(--muted);font-size:.88rem}
+padding-bottom:.15rem}h3{font-size:1.02rem;margin:1.2rem 0 .4rem}h4{font-size:.95rem;margin:1rem 0 .3rem}
+p,li{max-width:100%;overflow-wrap:break-word}.note{color:var(--muted);font-size:.88rem}
 .summary{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:.6rem 1rem}
 .summary li{margin:.35rem 0}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.8rem;width:100%;table-layout:fixed}
@@ -84,7 +87,7 @@ nav{font-size:.85rem}nav a{margin-right:.7rem}.dl{font-size:.8rem}
 border:1px solid var(--line)}
 @page{size:A4;margin:14mm 12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:10pt}nav,.dl{display:none}
-h2{page-break-after:avoid;break-after:avoid}h3{page-break-after:avoid;break-after:avoid}
+h2,h3,h4{page-break-after:avoid;break-after:avoid}
 table{font-size:7.5pt;page-break-inside:auto}tr,td,th{page-break-inside:avoid;break-inside:avoid}
 thead{display:table-header-group}.summary{border:none;padding:0;background:none}}
 """
@@ -155,6 +158,24 @@ class ReportData:
     map_figures: list[tuple[str, str]] = field(default_factory=list)
     years: float | None = None
     territory_note: str = ""
+    robust: RobustnessResult | None = None  # the comparison under parameter uncertainty (parameter sets)
+    ensemble: dict[str, Any] = field(default_factory=dict)  # where the parameter sets come from
+
+
+def ensemble_info(configs: dict[str, dict]) -> dict[str, Any]:
+    """The ensembles the runs drew their parameters from (``ensemble.path`` of their configuration):
+    ``paths``, ``versions`` and the ``members`` used (empty when no run names an ensemble)."""
+    paths, versions, members = set(), set(), set()
+    for c in configs.values():
+        path = _get(c, "ensemble.path")
+        if not path:
+            continue
+        paths.add(str(path))
+        if _get(c, "ensemble.version"):
+            versions.add(str(_get(c, "ensemble.version")))
+        if _get(c, "ensemble.member") is not None:
+            members.add(int(_get(c, "ensemble.member")))
+    return {"paths": sorted(paths), "versions": sorted(versions), "members": sorted(members)}
 
 
 def _png_data_uri(fig: Any, dpi: int = 100) -> str:
@@ -293,7 +314,10 @@ def collect(
         criteria_metrics.append(cost_metric)
     if design.baseline is not None and design.by:
         try:
-            differences = compare_design(absolute_gaps(outcomes), design, mets, level=level, method=method)
+            if design.param_sets:  # intervals over parameter sets, split into parameter and seed spread
+                differences = design_differences(absolute_gaps(outcomes), design, mets, level=level)
+            else:
+                differences = compare_design(absolute_gaps(outcomes), design, mets, level=level, method=method)
             ranking, criteria = multi_criteria(
                 outcomes, design, criteria_metrics, weights=weights, cost=cost_metric, level=level
             )
@@ -310,6 +334,13 @@ def collect(
                    "Pas de scénario de référence (ni groupe nommé business_as_usual ou baseline) : écarts et coût "
                    "par point non calculés. Utiliser --baseline NOM.")
             )  # fmt: skip
+    robust = None
+    if design.param_sets and design.by:
+        try:
+            robust = design_robustness(outcomes, design, mets, level=level, robust_share=ROBUST_SHARE)
+        except (KeyError, ValueError) as exc:
+            notes.append(tr(lang, "No comparison under parameter uncertainty: ", "Pas de comparaison sous incertitude "
+                            "des paramètres : ") + str(exc.args[0]))  # fmt: skip
     from analysis.compare import resolve_weights
 
     used_weights = resolve_weights(criteria_metrics, weights) if criteria_metrics else {}
@@ -319,6 +350,7 @@ def collect(
     data = ReportData(
         title, rep, design.by, design.baseline, level, method, outcomes, summary, differences, ranking, criteria,
         [], notes, cost_metric, lang, design, mets, used_weights, funding, years=years,
+        robust=robust, ensemble=ensemble_info(configs),
     )  # fmt: skip
     if figures:
         _figures(data, df, heatmap=heatmap, kind=kind)
@@ -345,13 +377,27 @@ def _figures(data: ReportData, df: pd.DataFrame, *, heatmap: tuple[str, str, str
                 level=level, lang=lang,
             )  # fmt: skip
             fam_title = reg.FAMILY_TITLES[fam][1 if lang == "fr" else 0]
+            paired = (
+                tr(
+                    lang,
+                    f"expected over the parameter sets, paired by parameter set and seed, with the {level:.0%} "
+                    "interval of that mean over the parameter sets (it includes parameter uncertainty)",
+                    f"espéré sur les jeux de paramètres, apparié par jeu de paramètres et graine, avec l'intervalle à "
+                    f"{level:.0%} de cette moyenne sur les jeux de paramètres (il inclut l'incertitude sur les "
+                    "paramètres)",
+                )
+                if design.param_sets
+                else tr(
+                    lang,
+                    f"paired by seed (same seed = same territory), with its {level:.0%} interval",
+                    f"apparié par graine (même graine = même territoire), avec son intervalle à {level:.0%}",
+                )
+            )
             figs.append((
-                tr(lang, f"{fam_title}: difference against {base_title} at the end of the run, paired by seed "
-                   f"(same seed = same territory), with its {level:.0%} interval. Green: better and the interval "
-                   "excludes zero; red: worse; grey: not distinguishable from zero.",
-                   f"{fam_title} : écart à {base_title} en fin de simulation, apparié par graine (même graine = même "
-                   f"territoire), avec son intervalle à {level:.0%}. Vert : mieux et l'intervalle exclut zéro ; "
-                   "rouge : moins bien ; gris : non distinct de zéro."),
+                tr(lang, f"{fam_title}: difference against {base_title} at the end of the run, {paired}. Green: "
+                   "better and the interval excludes zero; red: worse; grey: not distinguishable from zero.",
+                   f"{fam_title} : écart à {base_title} en fin de simulation, {paired}. Vert : mieux et l'intervalle "
+                   "exclut zéro ; rouge : moins bien ; gris : non distinct de zéro."),
                 _png_data_uri(fig),
             ))  # fmt: skip
         if not design.panels and design.kind != "grid":
@@ -541,19 +587,42 @@ def _is_base(data: ReportData, row: pd.Series | dict) -> bool:
     return data.baseline is not None and str(row[data.design.by[0]]) == str(data.baseline)
 
 
+def _pct(p: float, lang: str) -> str:
+    """A probability as a whole percentage (75 %; French 75 %)."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return f"{p * 100:.0f}\u00a0%"
+
+
+def _count_text(n_better: int, n_tie: int, n: int, basis: str, lang: str) -> str:
+    """better under k of n parameter sets (or in k of n seeds), and the equal ones."""
+    if basis == "parameter sets":
+        text = tr(lang, f"better under {n_better} of {n} parameter sets",
+                  f"mieux pour {n_better} jeu{'x' if n_better >= 2 else ''} de paramètres sur {n}")  # fmt: skip
+        return text + (tr(lang, f", equal under {n_tie}", f", égal pour {n_tie}") if n_tie else "")
+    text = tr(lang, f"better in {n_better} of {n} seeds",
+              f"mieux pour {n_better} graine{'s' if n_better >= 2 else ''} sur {n}")  # fmt: skip
+    return text + (tr(lang, f", equal in {n_tie}", f", égal pour {n_tie}") if n_tie else "")
+
+
 def _sure_text(row: pd.Series | dict, lang: str) -> str:
-    """How sure: the probability (or share of seeds) of doing better, and whether the interval excludes 0."""
+    """How sure: in how many parameter sets (or seeds) the group does better, with the probability over
+    parameter sets, where the difference lies under the parameter sets, and whether the interval
+    excludes 0."""
     lo, hi = row.get("improvement_low"), row.get("improvement_high")
     prob, basis, n = row.get("prob_better"), row.get("prob_basis"), row.get("prob_n")
     parts = []
     if prob is not None and not (isinstance(prob, float) and math.isnan(prob)):
-        k = round(float(prob) * float(n))
+        nb, nt = int(row.get("prob_n_better", 0)), int(row.get("prob_n_tie", 0))
+        text = _count_text(nb, nt, int(n), basis, lang)
         if basis == "parameter sets":
-            parts.append(tr(lang, f"better for {k} of {int(n)} parameter sets (probability {prob:.0%})",
-                            f"mieux pour {k} jeux de paramètres sur {int(n)} (probabilité {prob:.0%})"))  # fmt: skip
-        else:
-            parts.append(tr(lang, f"better in {k} of {int(n)} seeds",
-                            f"mieux pour {k} graine{'s' if k >= 2 else ''} sur {int(n)}"))  # fmt: skip
+            half = tr(lang, ", an equal counting one half", ", un égal comptant pour moitié") if nt else ""
+            text += tr(lang, f" (probability {_pct(prob, lang)}{half})", f" (probabilité {_pct(prob, lang)}{half})")
+        parts.append(text)
+    plo, phi = row.get("param_lo"), row.get("param_hi")
+    if plo is not None and phi is not None and np.isfinite(plo) and np.isfinite(phi):
+        rng = reg.format_interval(row["metric"], plo, phi, lang, diff=True)
+        parts.append(tr(lang, f"range over parameter sets {rng}", f"étendue sur les jeux de paramètres {rng}"))
     if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
         if lo > 0:
             parts.append(tr(lang, "interval excludes zero", "intervalle excluant zéro"))
@@ -611,13 +680,29 @@ def _executive_summary(data: ReportData) -> str:
         return "\n".join(parts)
     base = scenario_title(data.baseline, lang)
     n_seeds = design.n_seeds
-    intro = tr(
-        lang,
-        f"Each scenario is compared with <b>{html.escape(base)}</b> on the same territories ({n_seeds} seeds: same seed "
-        f"= same territory and same chance events){_after(data.years, lang)}.",
-        f"Chaque scénario est comparé à <b>{html.escape(base)}</b> sur les mêmes territoires ({n_seeds} graines : même "
-        f"graine = même territoire et mêmes aléas){_after(data.years, lang)}.",
-    )
+    if design.param_sets:
+        k = _n_param_sets(data)
+        intro = tr(
+            lang,
+            f"Each scenario is compared with <b>{html.escape(base)}</b> on the same territories, under <b>{k} "
+            f"parameter sets</b> {_source_text(data)} ({n_seeds} seeds each: same seed = same territory and same "
+            f"chance events){_after(data.years, lang)}. <b>The intervals include parameter uncertainty</b>: they are "
+            f"over the parameter sets, and “better under k of {k} parameter sets” says how sure.",
+            f"Chaque scénario est comparé à <b>{html.escape(base)}</b> sur les mêmes territoires, sous <b>{k} jeux de "
+            f"paramètres</b> {_source_text(data)} ({n_seeds} graines chacun : même graine = même territoire et mêmes "
+            f"aléas){_after(data.years, lang)}. <b>Les intervalles incluent l'incertitude sur les paramètres</b> : ils "
+            f"portent sur les jeux de paramètres, et « mieux pour k jeux de paramètres sur {k} » dit avec quelle "
+            "certitude.",
+        )
+        intro += " " + _spread_sentence(data)
+    else:
+        intro = tr(
+            lang,
+            f"Each scenario is compared with <b>{html.escape(base)}</b> on the same territories ({n_seeds} seeds: same "
+            f"seed = same territory and same chance events){_after(data.years, lang)}.",
+            f"Chaque scénario est comparé à <b>{html.escape(base)}</b> sur les mêmes territoires ({n_seeds} graines : "
+            f"même graine = même territoire et mêmes aléas){_after(data.years, lang)}.",
+        )
     parts.append(f"<p>{intro}</p>")
     for lv in _levels(data, crit):
         at = _at_level(data, crit, lv)
@@ -692,6 +777,9 @@ def _best_per_fracture(data: ReportData, at: pd.DataFrame) -> str:
             continue
         cost = _eur_per_point(best.get("eur_per_point"), _extra(data, best), best["improvement"], lang,
                               best.get("improvement_low"))  # fmt: skip
+        if best.get("prob_basis") == "parameter sets" and np.isfinite(best.get("prob_better", np.nan)):
+            cost = _count_text(int(best["prob_n_better"]), int(best["prob_n_tie"]), int(best["prob_n"]),
+                               "parameter sets", lang) + _semi(lang) + cost  # fmt: skip
         clauses.append(
             f"{reg.label(m, lang)}{_colon(lang)}{_group_name(data, best, level=False)} {reg.format_diff(m, best['diff'], lang)} "
             f"{reg.format_interval(m, best['ci_low'], best['ci_high'], lang, diff=True)} ({cost})"
@@ -716,7 +804,127 @@ def _ranking_sentence(data: ReportData, lv: tuple[Any, ...]) -> str:
         f"{html.escape(weights)} (change them with --weights).",
         f"<b>Classement multicritère</b> (score de 0 à 1, 1 = le meilleur sur tous les critères) : {html.escape(order)}. "
         f"Poids : {html.escape(weights)} (à modifier avec --weights).",
-    ) + "</li>"  # fmt: skip
+    ) + html.escape(_ranking_uncertainty(data, at)) + "</li>"  # fmt: skip
+
+
+def _label_name(data: ReportData, label: str) -> str:
+    """The display name of a group named by its label in the robustness tables."""
+    labels = data.robust.settings.get("labels", {}) if data.robust is not None else {}
+    key = labels.get(label)
+    if key is None or not data.design.by:
+        return scenario_title(label, data.lang)
+    return _group_name(data, dict(zip(data.design.by, key, strict=True)), level=False)
+
+
+def _flips(row: pd.Series | dict) -> list[tuple[str, float]]:
+    """(label, probability of beating it) of the groups a row of the multi-criteria ranking flips with."""
+    names, probs = str(row.get("flips_with") or ""), str(row.get("flips_p") or "")
+    if not names or names == "nan":
+        return []
+    return [(n, float(p)) for n, p in zip(names.split(", "), probs.split(", "), strict=True)]
+
+
+def _ranking_uncertainty(data: ReportData, at: pd.DataFrame) -> str:
+    """The multi-criteria ranking under parameter uncertainty, in words (plain text, empty without
+    parameter sets): who scores best under how many parameter sets, which ranks are robust and which
+    flip, with whom."""
+    lang = data.lang
+    if "p_first" not in at.columns or at["p_first"].isna().all():
+        return ""
+    k = int(at["n_param_sets"].dropna().iloc[0])
+    at = at.sort_values("score", ascending=False)
+    firsts = at[at["p_first"] > 0].sort_values("p_first", ascending=False)
+    who = ", ".join(
+        f"{_group_name(data, r, level=False)}{tr(lang, ' under ', ' pour ')}{_pct(r['p_first'], lang)}"
+        for _, r in firsts.iterrows()
+    )
+    text = tr(lang, f" Under parameter uncertainty, the best score goes to {who} of the {k} parameter sets",
+              f" Sous incertitude des paramètres, le meilleur score revient à {who} des {k} jeux de paramètres")  # fmt: skip
+    pairs, seen = [], set()
+    for _, r in at.iterrows():
+        for other, p in _flips(r):
+            pair = frozenset((group_label(tuple(r[c] for c in data.design.by), data.design.by), other))
+            if pair in seen or p < 0.5:
+                continue
+            seen.add(pair)
+            pairs.append(tr(lang, f"{_group_name(data, r, level=False)} ahead of {_label_name(data, other)} under "
+                            f"{_pct(p, lang)}", f"{_group_name(data, r, level=False)} devant "
+                            f"{_label_name(data, other)} pour {_pct(p, lang)}"))  # fmt: skip
+    share = _pct(ROBUST_SHARE, lang)
+    if at["robust"].fillna(False).all() and not pairs:
+        text += tr(lang, f"; every rank is robust (the same under at least {share} of the parameter sets).",
+                   f" ; chaque rang est robuste (le même pour au moins {share} des jeux de paramètres).")  # fmt: skip
+        return text
+    robust = [_group_name(data, r, level=False) for _, r in at.iterrows() if bool(r["robust"])]
+    if robust:
+        text += tr(lang, f"; robust ranks (the same under at least {share} of the sets): {', '.join(robust)}",
+                   f" ; rangs robustes (les mêmes pour au moins {share} des jeux) : {', '.join(robust)}")  # fmt: skip
+    if pairs:
+        text += tr(lang, "; the order flips: ", " ; l'ordre s'inverse : ") + ", ".join(pairs)
+    return text + "."
+
+
+def _n_param_sets(data: ReportData) -> int:
+    d = data.design
+    return int(data.outcomes[d.param_sets].drop_duplicates().shape[0]) if d is not None and d.param_sets else 0
+
+
+def _source_text(data: ReportData) -> str:
+    """Where the parameter sets come from (HTML): the calibrated ensemble named by the runs, or the swept
+    columns."""
+    lang, d, ens = data.lang, data.design, data.ensemble
+    if ens.get("paths") and any(c.startswith("ensemble.") for c in d.param_sets):
+        names = ", ".join(f"<code>{html.escape(p)}</code>" for p in ens["paths"])
+        version = (tr(lang, " (version ", " (version ") + html.escape(", ".join(ens["versions"])) + ")"
+                   if ens.get("versions") else "")  # fmt: skip
+        return tr(lang, f"of the calibrated ensemble {names}{version}", f"de l'ensemble calibré {names}{version}")
+    cols = ", ".join(f"<code>{html.escape(c)}</code>" for c in d.param_sets)
+    return tr(lang, f"swept over {cols}", f"balayés sur {cols}")
+
+
+def _share_range(values: pd.Series, lang: str) -> tuple[str, str]:
+    """('lo to hi %' of the parameters, 'lo to hi %' of chance) of shares of the spread."""
+    v = values[np.isfinite(values.astype(float))].astype(float)
+    lo, hi = round(v.min() * 100), round(v.max() * 100)
+    to = tr(lang, " to ", " à ")
+    if lo == hi:
+        return f"{lo}\u00a0%", f"{100 - lo}\u00a0%"
+    return f"{lo}{to}{hi}\u00a0%", f"{100 - hi}{to}{100 - lo}\u00a0%"
+
+
+def _spread_sentence(data: ReportData) -> str:
+    """How much of the spread of the differences comes from the parameters and how much from chance,
+    over every outcome and scenario (HTML)."""
+    lang, r = data.lang, data.robust
+    if r is None or r.versus_baseline.empty:
+        return ""
+    shares = r.versus_baseline["share_param"].astype(float)
+    shares = shares[np.isfinite(shares)]
+    if shares.empty:
+        return tr(lang, "With one seed per parameter set, chance cannot be told apart from parameter uncertainty.",
+                  "Avec une graine par jeu de paramètres, le hasard ne peut être séparé de l'incertitude sur les "
+                  "paramètres.")  # fmt: skip
+    med = f"{round(float(shares.median()) * 100)}\u00a0%"
+    params, _ = _share_range(shares, lang)
+    text = tr(lang, f"Of the spread of the differences between paired runs, {med} (median over outcomes and scenarios; "
+              f"{params}) comes from what we do not know about the parameters, the rest from chance (the seeds).",
+              f"De la dispersion des écarts entre simulations appariées, {med} (médiane sur les indicateurs et les "
+              f"scénarios ; {params}) vient de ce que nous ignorons des paramètres, le reste du hasard (les graines).")  # fmt: skip
+    if shares.median() >= 0.5:
+        text += tr(lang, " More seeds would not make the answers much surer; knowing the parameters better would.",
+                   " Plus de graines ne rendraient guère les réponses plus sûres ; mieux connaître les paramètres, "
+                   "si.")  # fmt: skip
+    else:
+        text += tr(lang, " More seeds would make the answers surer.", " Plus de graines rendraient les réponses plus "
+                   "sûres.")  # fmt: skip
+    return text
+
+
+def _magnitude(metric: str, value: float, lang: str) -> str:
+    """A non-negative amount in the units of a metric's differences (1.2 pp, 0.012, 12 k EUR)."""
+    if value is None or not np.isfinite(value):
+        return ""
+    return reg.format_diff(metric, abs(float(value)), lang).lstrip("+")
 
 
 def _score(value: float, lang: str) -> str:
@@ -798,30 +1006,76 @@ def _caveats(data: ReportData) -> str:
            "Lire les écarts entre scénarios plutôt que les niveaux, et leur sens plus que leur taille."),
     ]  # fmt: skip
     if design is not None and design.param_sets:
+        k = _n_param_sets(data)
+        calibrated = bool(data.ensemble.get("paths")) and any(c.startswith("ensemble.") for c in design.param_sets)
         items.append(tr(
             lang,
-            f"<b>What the intervals cover:</b> seed noise and parameter uncertainty. The runs come from "
-            f"{data.outcomes[design.param_sets].drop_duplicates().shape[0]} parameter sets "
-            f"({', '.join(design.param_sets)}) crossed with the seeds; {level} intervals are over all pairs, and the "
-            "probability of doing better is the share of parameter sets where the scenario does better on average "
-            "over the seeds.",
+            f"<b>What the intervals cover:</b> seed noise and parameter uncertainty. The runs come from {k} parameter "
+            f"sets {_source_text(data)} crossed with {design.n_seeds} seeds. The {_pct(data.level, lang)} intervals of "
+            "the expected "
+            "differences are over the parameter sets (each counted once, with its mean over the seeds, all taken as "
+            "equally likely); the range over parameter sets is where a difference lies under 95 % of them; the "
+            "probability of doing better is the share of parameter sets under which the scenario does better on "
+            f"average over the seeds (equal counts one half). With {k} parameter sets, probabilities move in steps of "
+            f"{_pct(1 / k, lang)}: read them as rough when the sets are few.",
             f"<b>Ce que couvrent les intervalles :</b> l'aléa des graines et l'incertitude sur les paramètres. Les "
-            f"simulations viennent de {data.outcomes[design.param_sets].drop_duplicates().shape[0]} jeux de paramètres "
-            f"({', '.join(design.param_sets)}) croisés avec les graines ; les intervalles à {level} portent sur toutes "
-            "les paires, et la probabilité de faire mieux est la part des jeux de paramètres où le scénario fait mieux "
-            "en moyenne sur les graines.",
+            f"simulations viennent de {k} jeux de paramètres {_source_text(data)} croisés avec {design.n_seeds} graines. "
+            f"Les intervalles à {_pct(data.level, lang)} des écarts espérés portent sur les jeux de paramètres (chacun "
+            "compté une fois, "
+            "avec sa moyenne sur les graines, tous tenus pour également probables) ; l'étendue sur les jeux de "
+            "paramètres est la plage où se trouve un écart pour 95 % d'entre eux ; la probabilité de faire mieux est "
+            "la part des jeux de paramètres pour lesquels le scénario fait mieux en moyenne sur les graines (un égal "
+            f"compte pour moitié). Avec {k} jeux de paramètres, les probabilités vont par pas de {_pct(1 / k, lang)} : "
+            "les lire comme des ordres de grandeur quand les jeux sont peu nombreux.",
+        ))  # fmt: skip
+        items.append(tr(
+            lang,
+            "<b>What the parameter sets cover.</b> " + (
+                "They are the values that the calibration on observed data left plausible (docs/CALIBRATION.md), not "
+                "every assumption: the model's mechanisms, and the parameters without a prior range, are the same in "
+                "every set." if calibrated else
+                "They are swept values, not a calibrated ensemble: the probabilities are over the values swept, as if "
+                "each were equally likely. For parameter sets that the observed data leave plausible, run "
+                "<code>python -m sim -m experiment=ensemble_comparison ensemble.path=...</code> on an ensemble written "
+                "by <code>python -m analysis calibrate</code> (docs/CALIBRATION.md)."),
+            "<b>Ce que couvrent les jeux de paramètres.</b> " + (
+                "Ce sont les valeurs que la calibration sur données observées a laissées plausibles "
+                "(docs/CALIBRATION.md), pas toutes les hypothèses : les mécanismes du modèle, et les paramètres sans "
+                "plage a priori, sont les mêmes dans chaque jeu." if calibrated else
+                "Ce sont des valeurs balayées, pas un ensemble calibré : les probabilités portent sur les valeurs "
+                "balayées, tenues pour également probables. Pour des jeux de paramètres que les données observées "
+                "laissent plausibles, lancer <code>python -m sim -m experiment=ensemble_comparison ensemble.path=...</code> "
+                "sur un ensemble écrit par <code>python -m analysis calibrate</code> (docs/CALIBRATION.md)."),
         ))  # fmt: skip
     else:
+        one = ""
+        ens = data.ensemble
+        if ens.get("paths"):
+            members = ", ".join(map(str, ens.get("members", [])))
+            one = tr(lang, f" Every run uses the same parameter set (member {members} of the ensemble "
+                     f"<code>{html.escape(', '.join(ens['paths']))}</code>).", f" Toutes les simulations utilisent le "
+                     f"même jeu de paramètres (membre {members} de l'ensemble "
+                     f"<code>{html.escape(', '.join(ens['paths']))}</code>).")  # fmt: skip
         items.append(tr(
             lang,
             f"<b>What the intervals cover:</b> seed noise only ({level} intervals over {design.n_seeds if design else 0} "
-            "seeds; each seed draws another territory and other chance events). They say nothing about the "
-            "uncertainty on the model's parameters: run the scenarios on a calibrated ensemble of parameter sets to "
-            "include it.",
+            "seeds; each seed draws another territory and other chance events)." + one + " They say nothing about "
+            "the uncertainty on the model's parameters, most of which are assumptions. To include it, run the "
+            "scenarios on a calibrated ensemble of parameter sets: <code>python -m sim -m experiment=ensemble_comparison "
+            "ensemble.path=calibration/v1/ensemble.parquet</code> (an ensemble written by <code>python -m analysis "
+            "calibrate</code>; see docs/CALIBRATION.md), then build this report on its folder "
+            "(<code>multirun/ensemble_comparison</code>): it then gives, for each scenario, the probability of doing "
+            "better over the parameter sets, intervals that include parameter uncertainty, and whether the ranking "
+            "holds.",
             f"<b>Ce que couvrent les intervalles :</b> l'aléa des graines seulement (intervalles à {level} sur "
-            f"{design.n_seeds if design else 0} graines ; chaque graine tire un autre territoire et d'autres aléas). Ils "
-            "ne disent rien de l'incertitude sur les paramètres du modèle : simuler les scénarios sur un ensemble calibré "
-            "de jeux de paramètres pour l'inclure.",
+            f"{design.n_seeds if design else 0} graines ; chaque graine tire un autre territoire et d'autres aléas)." + one +
+            " Ils ne disent rien de l'incertitude sur les paramètres du modèle, pour la plupart des hypothèses. Pour "
+            "l'inclure, simuler les scénarios sur un ensemble calibré de jeux de paramètres : <code>python -m sim -m "
+            "experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet</code> (un ensemble écrit par "
+            "<code>python -m analysis calibrate</code> ; voir docs/CALIBRATION.md), puis produire ce rapport sur son "
+            "dossier (<code>multirun/ensemble_comparison</code>) : il donne alors, pour chaque scénario, la probabilité "
+            "de faire mieux sur les jeux de paramètres, des intervalles qui incluent l'incertitude sur les paramètres, "
+            "et si le classement tient.",
         ))  # fmt: skip
     items.append(tr(
         lang, "<b>Paired comparisons.</b> A scenario and the baseline run with the same seed share their territory "
@@ -847,6 +1101,187 @@ def _caveats(data: ReportData) -> str:
                         "sont écartées (liste en fin de rapport)."))  # fmt: skip
     head = f'<h2 id="caveats">{tr(lang, "How to read it", "Comment le lire")}</h2>'
     return head + "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def _robust_metrics(data: ReportData, frame: pd.DataFrame) -> list[str]:
+    """The report's metrics present in a robustness table, by family (adoption, fracture, cost)."""
+    present = set(frame["metric"]) if not frame.empty else set()
+    mets = [m for m in data.metrics if m in present]
+    return [m for fam in ("adoption", "fracture", "cost") for m in mets if reg.get(m).family == fam]
+
+
+def _robustness_html(data: ReportData) -> str:
+    """The comparison under parameter uncertainty: for each outcome, each scenario's probability of
+    beating the baseline, expected difference with its interval, range over parameter sets, the share
+    of the spread that comes from the parameters, regret and rank (robust or flipping, with whom)."""
+    lang, r, design = data.lang, data.robust, data.design
+    if r is None or r.ranking.empty:
+        return ""
+    k = _n_param_sets(data)
+    share = _pct(ROBUST_SHARE, lang)
+    parts = [f'<h2 id="robustness">{tr(lang, "How sure: under parameter uncertainty", "Quelle certitude : sous incertitude des paramètres")}</h2>']  # fmt: skip
+    base = scenario_title(data.baseline, lang) if data.baseline is not None else ""
+    intro = tr(
+        lang,
+        f"The runs come from {k} parameter sets {_source_text(data)}, each run with {data.design.n_seeds} seeds. Under "
+        "each parameter set, every scenario is averaged over its seeds; a scenario <b>beats</b> another under a "
+        "parameter set when that average is better (equal counts one half), and the probability of beating it is "
+        "the share of parameter sets where it does, each set counted as equally likely. The <b>expected "
+        "difference</b> is the mean over the parameter sets, with its interval; the <b>range over parameter sets</b> "
+        "is where the difference lies under 95 % of them. The <b>spread from the parameters</b> is the share of the "
+        "variance of the differences between paired runs that comes from what we do not know about the parameters; "
+        "the rest is chance (the seed: territory and random events). The <b>regret</b> of a choice is how much worse "
+        "it is than the best scenario for the same parameter set (0 when it is the best), on average and at worst. A "
+        f"<b>rank</b> is robust when it is the same under at least {share} of the parameter sets; otherwise the table "
+        "names the scenarios it flips with and how often it beats them.",
+        f"Les simulations viennent de {k} jeux de paramètres {_source_text(data)}, chacun simulé avec "
+        f"{data.design.n_seeds} graines. Pour chaque jeu de paramètres, chaque scénario est moyenné sur ses graines ; "
+        "un scénario <b>bat</b> un autre pour un jeu de paramètres quand cette moyenne est meilleure (un égal compte "
+        "pour moitié), et la probabilité de le battre est la part des jeux de paramètres où il le bat, chaque jeu "
+        "étant tenu pour également probable. L'<b>écart espéré</b> est la moyenne sur les jeux de paramètres, avec "
+        "son intervalle ; l'<b>étendue sur les jeux de paramètres</b> est la plage où se trouve l'écart pour 95 % "
+        "d'entre eux. La <b>part due aux paramètres</b> est la part de la variance des écarts entre simulations "
+        "appariées qui vient de ce que nous ignorons des paramètres ; le reste est le hasard (la graine : territoire "
+        "et aléas). Le <b>regret</b> d'un choix est ce qu'il perd face au meilleur scénario pour le même jeu de "
+        "paramètres (0 quand il est le meilleur), en moyenne et au pire. Un <b>rang</b> est robuste s'il est le même "
+        f"pour au moins {share} des jeux de paramètres ; sinon le tableau nomme les scénarios avec lesquels il "
+        "s'inverse et la part des jeux où il les bat.",
+    )  # fmt: skip
+    parts.append(f'<p class="note">{intro}</p>')
+    if data.robust.versus_baseline is not None and not data.robust.versus_baseline.empty:
+        parts.append(f"<p>{_spread_sentence(data)}</p>")
+    levels = _levels(data, r.ranking)
+    for lv in levels:
+        if lv:
+            parts.append(f"<h3>{html.escape(_level_text(data, dict(zip(design.panels, lv, strict=True))))}</h3>")
+        rk = _at_level(data, r.ranking, lv)
+        vs = _at_level(data, r.versus_baseline, lv) if not r.versus_baseline.empty else r.versus_baseline
+        rg = _at_level(data, r.regret, lv)
+        tag = "h4" if lv else "h3"
+        for m in _robust_metrics(data, rk):
+            o = reg.get(m)
+            direction = tr(lang, "higher is better", "plus haut = mieux") if o.direction > 0 else tr(
+                lang, "lower is better", "plus bas = mieux")  # fmt: skip
+            parts.append(f'<{tag}>{html.escape(reg.label(m, lang))} <span class="tag">{direction}</span></{tag}>')
+            vm = vs[vs["metric"] == m] if not vs.empty else vs
+            if not vm.empty and np.isfinite(vm["share_param"].astype(float)).any():
+                params, chance = _share_range(vm["share_param"], lang)
+                parts.append('<p class="note">' + html.escape(tr(
+                    lang, f"Of the spread of the differences against {base}, {params} comes from what we do not know "
+                    f"about the parameters and {chance} from chance.", f"De la dispersion des écarts à {base}, {params} "
+                    f"vient de ce que nous ignorons des paramètres et {chance} du hasard.")) + "</p>")  # fmt: skip
+            parts.append(_robust_table(data, m, rk[rk["metric"] == m], vm, rg[rg["metric"] == m], lv))
+    for name in ("versus_baseline", "regret", "ranking", "pairwise"):
+        parts.append(_download(f"robustness_{name}.csv", r.tables()[name], lang))
+    return "\n".join(parts)
+
+
+def _robust_table(data: ReportData, m: str, rk: pd.DataFrame, vs: pd.DataFrame, rg: pd.DataFrame, lv: tuple) -> str:
+    lang, o = data.lang, reg.get(m)
+    base = scenario_title(data.baseline, lang) if data.baseline is not None else ""
+    head = [tr(lang, "Scenario", "Scénario"), tr(lang, f"Beats {base}", f"Bat {base}") if base else "",
+            tr(lang, f"Expected difference [{_pct(data.level, lang)} interval]",
+               f"Écart espéré [intervalle à {_pct(data.level, lang)}]"),
+            tr(lang, "Range over parameter sets (95 %)", "Étendue sur les jeux de paramètres (95 %)"),
+            tr(lang, "Spread from the parameters", "Part de la dispersion due aux paramètres"),
+            tr(lang, "Regret: mean (worst)", "Regret : moyen (pire)"), tr(lang, "Rank", "Rang")]  # fmt: skip
+    vs = vs.set_index("label") if not vs.empty else vs
+    rg = rg.set_index("label")
+    n_groups = len(rk)
+    rows = []
+    for _, r in rk.sort_values(["rank", "label"]).iterrows():
+        label = r["label"]
+        cells = [_cell(_group_name(data, r, level=False))]
+        if not vs.empty and label in vs.index:
+            v = vs.loc[label]
+            cls = "num"
+            lo, hi = v["ci_lo"], v["ci_hi"]
+            if np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0):
+                cls += " good" if v["mean_diff"] * o.direction > 0 else " bad"
+            cells.append(_cell(_pct(v["p_better"], lang), "num",
+                               _count_text(int(v["n_better"]), int(v["n_tie"]), int(v["n_members"]), "parameter sets",
+                                           lang)))  # fmt: skip
+            cells.append(_cell(reg.format_diff(m, v["mean_diff"], lang), cls,
+                               reg.format_interval(m, lo, hi, lang, diff=True)))  # fmt: skip
+            cells.append(_cell(reg.format_interval(m, v["param_lo"], v["param_hi"], lang, diff=True), "num"))
+            sp, psd, ssd = v["share_param"], v["param_sd"], v["seed_sd"]
+            sub = tr(lang, f"sd {_magnitude(m, psd, lang)} from the parameters, {_magnitude(m, ssd, lang)} from chance",
+                     f"écart-type {_magnitude(m, psd, lang)} dû aux paramètres, {_magnitude(m, ssd, lang)} au hasard")  # fmt: skip
+            if np.isfinite(sp):
+                cells.append(_cell(_pct(sp, lang), "num", sub))
+            elif psd == 0 and ssd == 0:  # the same difference under every parameter set and seed
+                cells.append(_cell(tr(lang, "no spread", "aucune dispersion"), "num"))
+            else:  # one seed per parameter set: chance cannot be told apart
+                cells.append(_cell(tr(lang, "not measured (one seed per set)", "non mesurée (une graine par jeu)"),
+                                   "num"))  # fmt: skip
+        else:
+            ref = tr(lang, "reference", "référence") if base and str(label) == str(data.baseline) else ""
+            cells += [_cell(ref), _cell(""), _cell(""), _cell("")]
+        g = rg.loc[label] if label in rg.index else None
+        if g is not None:
+            cells.append(_cell(_magnitude(m, g["mean_regret"], lang), "num",
+                               tr(lang, "worst ", "pire ") + _magnitude(m, g["max_regret"], lang)))  # fmt: skip
+        else:
+            cells.append(_cell(""))
+        rank = tr(lang, f"{int(r['rank'])} of {n_groups}", f"{int(r['rank'])} sur {n_groups}")
+        if bool(r["robust"]):
+            rank += tr(lang, ", robust", ", robuste")
+        sub = [
+            tr(lang, f"best under {_pct(r['p_best'], lang)}", f"meilleur pour {_pct(r['p_best'], lang)}")
+            if r["p_best"] > 0
+            else tr(lang, "never best", "jamais le meilleur")
+        ]
+        if r["rank_min"] != r["rank_max"]:
+            sub.append(tr(lang, f"ranks {int(r['rank_min'])} to {int(r['rank_max'])}",
+                          f"rangs {int(r['rank_min'])} à {int(r['rank_max'])}"))  # fmt: skip
+        flips = data.robust.settings.get("flips", {}).get((lv, m, label), [])
+        if flips:
+            who = ", ".join(f"{_label_name(data, other)} ({tr(lang, 'beats it under', 'le bat pour')} {_pct(p, lang)})"
+                            for other, p in flips)  # fmt: skip
+            sub.append(tr(lang, f"flips with {who}", f"s'inverse avec {who}"))
+        if r.get("tied_with"):
+            tied = ", ".join(_label_name(data, t) for t in str(r["tied_with"]).split(", "))
+            sub.append(tr(lang, f"equal to {tied} under every set", f"égal à {tied} pour chaque jeu"))
+        cells.append(_cell(rank, "num", _semi(lang).join(sub)))
+        rows.append(cells)
+    if not base:
+        head = [h for i, h in enumerate(head) if i not in (1, 2, 3, 4)]
+        rows = [[c for i, c in enumerate(row) if i not in (1, 2, 3, 4)] for row in rows]
+    return _table_html(head, rows)
+
+
+def _pairwise_html(data: ReportData) -> str:
+    """For each outcome, the probability that the scenario of the row beats the scenario of the column
+    (share of parameter sets), columns split in chunks that fit the page."""
+    lang, r, design = data.lang, data.robust, data.design
+    if r is None or r.pairwise.empty:
+        return ""
+    parts = [f'<p class="note">{tr(lang, "Share of the parameter sets under which the scenario of the row does better than the scenario of the column (mean over seeds; equal counts one half).", "Part des jeux de paramètres pour lesquels le scénario de la ligne fait mieux que celui de la colonne (moyenne sur les graines ; un égal compte pour moitié).")}</p>']  # fmt: skip
+    for lv in _levels(data, r.ranking):
+        rk = _at_level(data, r.ranking, lv)
+        pw = _at_level(data, r.pairwise, lv)
+        for m in _robust_metrics(data, rk):
+            order = list(rk[rk["metric"] == m].sort_values(["rank", "label"])["label"])
+            p = pw[pw["metric"] == m].set_index(["label", "versus"])["p_beats"]
+            title = reg.label(m, lang) + (
+                f" · {_level_text(data, dict(zip(design.panels, lv, strict=True)))}" if lv else ""
+            )
+            parts.append(f"<h4>{html.escape(title)}</h4>")
+            for chunk in _chunks(order, MAX_TABLE_COLUMNS):
+                head = [tr(lang, "Beats →", "Bat →"), *(_label_name(data, c) for c in chunk)]
+                rows = []
+                for a in order:
+                    cells = [_cell(_label_name(data, a))]
+                    for b in chunk:
+                        if a == b:
+                            cells.append(_cell("—", "num"))
+                            continue
+                        v = p.get((a, b), np.nan)
+                        cls = "num" + (" good" if v >= ROBUST_SHARE else " bad" if v <= 1 - ROBUST_SHARE else "")
+                        cells.append(_cell(_pct(v, lang), cls))
+                    rows.append(cells)
+                parts.append(_table_html(head, rows))
+    return "\n".join(parts)
 
 
 def _metric_table(data: ReportData, frame: pd.DataFrame, metrics: list[str], kind: str, csv: str) -> str:
@@ -897,6 +1332,9 @@ def _ranking_table(data: ReportData) -> str:
     head = [tr(lang, "Scenario", "Scénario"), tr(lang, "Rank", "Rang"), "Score",
             tr(lang, "Adoption", "Adoption"), tr(lang, "Fracture", "Fractures"), tr(lang, "Cost", "Coût"),
             tr(lang, "Extra cost over the run", "Surcoût sur la période")]  # fmt: skip
+    uncertain = "p_first" in rk.columns and rk["p_first"].notna().any()
+    if uncertain:
+        head.append(tr(lang, "Under parameter uncertainty", "Sous incertitude des paramètres"))
     rows = []
     for _, r in rk.iterrows():
         rows.append([
@@ -905,6 +1343,8 @@ def _ranking_table(data: ReportData) -> str:
               for c in ("adoption_score", "fracture_score", "cost_score")),
             _cell(reg.euros(r["extra_cost"], lang) if np.isfinite(r["extra_cost"]) else "", "num"),
         ])  # fmt: skip
+        if uncertain:
+            rows[-1].append(_rank_uncertainty_cell(data, r))
     weights = _weights_text(data)
     note = tr(
         lang,
@@ -915,7 +1355,38 @@ def _ranking_table(data: ReportData) -> str:
         "la moyenne pondérée. Chaque famille pèse 1 par défaut, partagé entre ses critères ; modifier avec "
         f"<code>--weights fracture=2 cost=0 inhabitants_excluded_share=3</code>. Poids utilisés : {html.escape(weights)}.",
     )  # fmt: skip
+    if uncertain:
+        note += " " + tr(
+            lang, f"Under parameter uncertainty, the score is computed under each of the {_n_param_sets(data)} parameter "
+            "sets (same scaling): how often each scenario scores best, the range of its ranks, and whether its rank "
+            f"is robust (the same under at least {_pct(ROBUST_SHARE, lang)} of the sets) or flips, with whom.",
+            f"Sous incertitude des paramètres, le score est calculé pour chacun des {_n_param_sets(data)} jeux de "
+            "paramètres (même mise à l'échelle) : la part des jeux où chaque scénario a le meilleur score, l'étendue "
+            f"de ses rangs, et si son rang est robuste (le même pour au moins {_pct(ROBUST_SHARE, lang)} des jeux) ou "
+            "s'inverse, et avec qui.",
+        )  # fmt: skip
     return f'<p class="note">{note}</p>' + _table_html(head, rows) + _download("ranking.csv", rk, lang)
+
+
+def _rank_uncertainty_cell(data: ReportData, r: pd.Series) -> str:
+    """First under p % of the parameter sets; ranks a to b; robust, or flips with whom."""
+    lang = data.lang
+    if not np.isfinite(r.get("p_first", np.nan)):
+        return _cell("")
+    sub = []
+    if r["rank_best"] != r["rank_worst"]:
+        sub.append(tr(lang, f"ranks {int(r['rank_best'])} to {int(r['rank_worst'])}",
+                      f"rangs {int(r['rank_best'])} à {int(r['rank_worst'])}"))  # fmt: skip
+    if bool(r["robust"]):
+        sub.append(tr(lang, "robust rank", "rang robuste"))
+    flips = _flips(r)
+    if flips:
+        who = ", ".join(f"{_label_name(data, o)} ({tr(lang, 'beats it under', 'le bat pour')} {_pct(p, lang)})"
+                        for o, p in flips)  # fmt: skip
+        sub.append(tr(lang, f"flips with {who}", f"s'inverse avec {who}"))
+    first = (tr(lang, f"best under {_pct(r['p_first'], lang)}", f"meilleur pour {_pct(r['p_first'], lang)}")
+             if r["p_first"] > 0 else tr(lang, "never best", "jamais le meilleur"))  # fmt: skip
+    return _cell(first, "num", _semi(lang).join(sub))
 
 
 def _cost_table(data: ReportData) -> str:
@@ -1089,7 +1560,9 @@ def render(data: ReportData) -> str:
     e = html.escape
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = [("summary", tr(lang, "Summary", "Synthèse")), ("caveats", tr(lang, "How to read it", "Comment le lire")),
-           ("figures", tr(lang, "Figures", "Figures")), ("territory", tr(lang, "Territories", "Territoires")),
+           ("figures", tr(lang, "Figures", "Figures")),
+           *([("robustness", tr(lang, "How sure", "Quelle certitude"))] if data.robust is not None else []),
+           ("territory", tr(lang, "Territories", "Territoires")),
            ("tables", tr(lang, "Tables", "Tableaux")), ("load", tr(lang, "Runs", "Simulations")),
            ("provenance", tr(lang, "Provenance", "Provenance"))]  # fmt: skip
     parts = [
@@ -1117,6 +1590,7 @@ def render(data: ReportData) -> str:
         parts.append(f'<p class="note">{tr(lang, "No figure.", "Pas de figure.")}</p>')
     for caption, uri in data.figures:
         parts.append(f'<figure><img src="{uri}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption></figure>')
+    parts.append(_robustness_html(data))
     parts.append(_territory_html(data))
     parts.append(f'<h2 id="tables">{tr(lang, "Detailed tables", "Tableaux détaillés")}</h2>')
     if data.funding is not None and not data.funding.empty:
@@ -1147,6 +1621,9 @@ def render(data: ReportData) -> str:
     parts.append(_ranking_table(data))
     parts.append(f'<h3 id="cost">{tr(lang, "Cost per point", "Coût par point")}</h3>')
     parts.append(_cost_table(data))
+    if data.robust is not None and not data.robust.pairwise.empty:
+        parts.append(f'<h3 id="pairwise">{tr(lang, "Probability of beating each other scenario", "Probabilité de battre chaque autre scénario")}</h3>')  # fmt: skip
+        parts.append(_pairwise_html(data))
     parts.append(f'<h2 id="load">{tr(lang, "Runs loaded", "Simulations chargées")}</h2>')
     parts.append(
         tr(lang, f"<p>{len(rep.complete)} of {rep.n_found} runs loaded (file check: {e(rep.verify)}); "

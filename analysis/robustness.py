@@ -22,10 +22,15 @@ For each scenario, outcome and reference (the baseline, and every other scenario
   parameter sets), the scenarios it flips with (probability of beating them between
   ``1 - robust_share`` and ``robust_share``) and those it ties with (equal under every set).
 
-Direction (higher is better or worse) comes from the outcome registry ``sim.outcomes`` when it
-exists, else from :mod:`analysis.compare` (adoption higher, fracture and cost lower); give it
-explicitly with ``directions={"metric": +1 or -1}`` otherwise. Signed gaps (``gap_*``) count by
-their absolute value, as in :mod:`analysis.compare`.
+Direction (higher is better or worse) comes from the outcome registry :mod:`sim.outcomes`; give it
+explicitly with ``directions={"metric": +1 or -1}`` for a metric without one. Signed gaps (registry
+``absolute``, ``gap_*``) count by their absolute value, as in :mod:`analysis.compare`.
+
+The same computations serve the report and :mod:`analysis.compare` on any design
+(:class:`analysis.compare.Design`: groups, panel levels, parameter sets):
+:func:`beat_probabilities` (the hook of :func:`analysis.compare.beat_probabilities`),
+:func:`design_differences` (expected differences with intervals over parameter sets and the
+parameter/seed split) and :func:`design_robustness` (the four tables above, level by level).
 
 :func:`difference_sensitivity` says which uncertain parameters the *difference* between two
 scenarios depends on (Sobol indices of a GP emulator of the per-parameter-set mean difference).
@@ -46,24 +51,17 @@ MEMBER = "ensemble.member"
 
 # --------------------------------------------------------------------------------- direction
 def direction_of(metric: str, directions: Mapping[str, int | str] | None = None) -> int:
-    """+1 when higher is better, -1 when lower is better (raises KeyError when unknown)."""
+    """+1 when higher is better, -1 when lower is better: ``directions`` first, else the outcome registry
+    (:mod:`sim.outcomes`; ``cum_spend_*`` totals are costs). Raises KeyError for a metric with no
+    direction (a context metric, or a name the registry does not know)."""
     if directions and metric in directions:
         return _sign(directions[metric], metric)
-    try:  # the outcome registry of issue 14, once it exists
-        from sim import outcomes as registry  # type: ignore[attr-defined]
+    from sim import outcomes as registry
 
-        d = _registry_direction(registry, metric)
-        if d is not None:
-            return d
-    except ImportError:
-        pass
-    from analysis.compare import ADOPTION_METRICS, FRACTURE_METRICS
-
-    if metric in ADOPTION_METRICS or metric in ("services_online_mean", "staff_use_share", "open_data_share"):
-        return 1
-    if metric in FRACTURE_METRICS or metric.startswith(("cum_spend", "spend_", "maturity_gini", "maturity_theil")):
-        return -1
-    raise KeyError(f"no direction known for {metric}: give it as METRIC=higher or METRIC=lower")
+    d = registry.get(metric).direction
+    if d == registry.NEUTRAL:
+        raise KeyError(f"no direction known for {metric}: give it as METRIC=higher or METRIC=lower")
+    return int(d)
 
 
 def _sign(v: int | str, metric: str) -> int:
@@ -72,27 +70,6 @@ def _sign(v: int | str, metric: str) -> int:
     if v not in (1, -1):
         raise ValueError(f"direction of {metric} must be higher/lower (or +1/-1), not {v!r}")
     return int(v)
-
-
-def _registry_direction(registry, metric: str) -> int | None:
-    """Read a direction from sim.outcomes, whatever the shape of its entries."""
-    for name in ("direction", "direction_of"):
-        fn = getattr(registry, name, None)
-        if callable(fn):
-            try:
-                return _sign(fn(metric), metric)
-            except (KeyError, ValueError, TypeError):
-                return None
-    table = getattr(registry, "OUTCOMES", None) or getattr(registry, "METRICS", None)
-    if isinstance(table, Mapping) and metric in table:
-        entry = table[metric]
-        d = entry.get("direction") if isinstance(entry, Mapping) else getattr(entry, "direction", None)
-        if d is not None:
-            try:
-                return _sign(d, metric)
-            except ValueError:
-                return None
-    return None
 
 
 def parse_directions(items: Sequence[str]) -> dict[str, int]:
@@ -164,8 +141,11 @@ def _beats(d: np.ndarray) -> float:
 
 
 def _value(outcomes: pd.DataFrame, metric: str) -> pd.Series:
+    """The metric's values, signed gaps (registry ``absolute``) by their absolute value."""
+    from sim import outcomes as registry
+
     s = outcomes[metric].astype(float)
-    return s.abs() if metric.startswith("gap_") else s
+    return s.abs() if registry.get(metric).absolute or metric.startswith("gap_") else s
 
 
 def paired_differences(outcomes: pd.DataFrame, metric: str, a: str, b: str, member: str = MEMBER) -> pd.DataFrame:
@@ -228,6 +208,7 @@ def robustness(
         raise KeyError(f"metrics not in the outcomes: {', '.join(missing)}")
     dirs = {m: direction_of(m, directions) for m in metrics}
     vs_rows, pair_rows, regret_rows, rank_rows = [], [], [], []
+    flip_lists: dict[tuple[str, str], list[tuple[str, float]]] = {}
     for m in metrics:
         sign = dirs[m]
         # per-parameter-set means of each scenario, over the seeds every scenario shares
@@ -252,6 +233,9 @@ def robustness(
                         "p_better": _beats(sign * member_means),
                         "p_better_run": _beats(sign * d["value"].to_numpy()),
                         "p_tie": float(np.mean(member_means == 0)) if len(member_means) else float("nan"),
+                        "n_better": int((sign * member_means > 0).sum()),
+                        "n_tie": int((member_means == 0).sum()),
+                        "n_worse": int((sign * member_means < 0).sum()),
                         **{("mean_diff" if k == "mean" else k): v for k, v in split.items()},
                     }
                 )
@@ -293,6 +277,7 @@ def robustness(
             pw = {row["versus"]: row["p_beats"] for row in pair_rows if row["metric"] == m and row["scenario"] == s}
             tied = {o for o in pw if (table[s] == table[o]).all()}
             flips = [o for o, p in pw.items() if 1 - robust_share < p < robust_share and o not in tied]
+            flip_lists[(m, s)] = [(o, pw[o]) for o in sorted(flips)]
             rank_rows.append(
                 {
                     "metric": m,
@@ -315,7 +300,222 @@ def robustness(
         pd.DataFrame(pair_rows),
         pd.DataFrame(regret_rows),
         ranking,
-        {"baseline": baseline, "level": level, "robust_share": robust_share, "directions": dirs},
+        {"baseline": baseline, "level": level, "robust_share": robust_share, "directions": dirs, "flips": flip_lists},
+    )
+
+
+# --------------------------------------------------------------------------------- designs
+#: Column of the adapted frames naming a run's parameter set (one value when there is none).
+PARAM_SET = "_param_set"
+BASIS_SETS, BASIS_SEEDS = "parameter sets", "seeds"
+
+
+def group_label(key: tuple, by: Sequence[str]) -> str:
+    """The text naming a group in the adapted frames (its value when grouped by one column)."""
+    return str(key[0]) if len(key) == 1 else "; ".join(f"{c}={v}" for c, v in zip(by, key, strict=True))
+
+
+def _param_set_key(frame: pd.DataFrame, design) -> np.ndarray:
+    cols = list(design.param_sets)
+    if not cols:
+        return np.zeros(len(frame), dtype=int)
+    if len(cols) == 1:
+        return frame[cols[0]].astype(object).to_numpy()
+    return np.array(["|".join(map(str, r)) for r in frame[cols].itertuples(index=False)], dtype=object)
+
+
+def _adapt(frame: pd.DataFrame, design, metrics: Sequence[str]) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """The runs of one panel level as :func:`robustness` reads them: ``scenario`` (the group's label),
+    :data:`PARAM_SET`, ``seed`` and the metrics; and each label's group key (values of ``design.by``)."""
+    keys = [tuple(r) for r in frame[list(design.by)].itertuples(index=False)]
+    labels = [group_label(k, design.by) for k in keys]
+    data = {"scenario": labels, PARAM_SET: _param_set_key(frame, design), "seed": frame["seed"].to_numpy()}
+    for m in metrics:
+        data[m] = frame[m].to_numpy()
+    return pd.DataFrame(data, index=frame.index), dict(zip(labels, keys, strict=True))
+
+
+def _levels_of(outcomes: pd.DataFrame, design):
+    """(panel level, runs of that level with the baseline) of :func:`analysis.compare.prepare`d runs."""
+    from analysis.compare import _panel_frames, prepare
+
+    return _panel_frames(prepare(outcomes, design), design)
+
+
+def _with_direction(metrics: Sequence[str], columns, directions: Mapping[str, int | str] | None) -> list[str]:
+    """The metrics present in ``columns`` that have a direction (context metrics have none)."""
+    out = []
+    for m in metrics:
+        if m not in columns:
+            continue
+        try:
+            direction_of(m, directions)
+        except KeyError:
+            continue
+        out.append(m)
+    return out
+
+
+def beat_probabilities(
+    outcomes: pd.DataFrame,
+    *,
+    design,
+    metrics: Sequence[str],
+    directions: Mapping[str, int | str] | None = None,
+) -> pd.DataFrame:
+    """How sure: for each panel level, group and metric, the probability that the group beats the
+    baseline (the hook of :func:`analysis.compare.beat_probabilities`).
+
+    With parameter sets (``design.param_sets``, e.g. ``ensemble.member``): the share of parameter sets
+    under which the group's mean over seeds is better than the baseline's (``basis`` =
+    ``parameter sets``; the ``p_better`` of :func:`robustness`). Without: the share of seeds (paired
+    runs: same territory and chance events) where it does better (``basis`` = ``seeds``). Equal
+    counts one half, as everywhere in this module; ``n_better``, ``n_tie`` and ``n_worse`` count the
+    parameter sets (or seeds). Metrics without a direction are left out; a group whose runs cannot
+    be paired with the baseline's (the same seed twice) gets no row.
+
+    Columns: panels, by, ``metric``, ``prob_better``, ``n``, ``basis``, ``n_better``, ``n_tie``,
+    ``n_worse``.
+    """
+    cols = [*design.panels, *design.by, "metric", "prob_better", "n", "basis", "n_better", "n_tie", "n_worse"]
+    if design.baseline is None or len(design.by) != 1:
+        return pd.DataFrame(columns=cols)
+    base = str(design.baseline)
+    basis = BASIS_SETS if design.param_sets else BASIS_SEEDS
+    rows = []
+    for lv, frame in _levels_of(outcomes, design):
+        mets = _with_direction(metrics, frame.columns, directions)
+        runs, keys = _adapt(frame, design, mets)
+        if base not in keys:
+            continue
+        for label, key in keys.items():
+            if label == base:
+                continue
+            for m in mets:
+                try:
+                    d = paired_differences(runs, m, label, base, PARAM_SET).dropna(subset=["value"])
+                except ValueError:  # the same (parameter set, seed) twice: not paired
+                    continue
+                if d.empty:
+                    continue
+                per = d.groupby("member")["value"].mean() if design.param_sets else d["value"]
+                gain = direction_of(m, directions) * per.to_numpy(dtype=float)
+                rows.append((*lv, *key, m, _beats(gain), len(gain), basis, int((gain > 0).sum()),
+                             int((gain == 0).sum()), int((gain < 0).sum())))  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def design_differences(outcomes: pd.DataFrame, design, metrics: Sequence[str], *, level: float = 0.95) -> pd.DataFrame:
+    """Expected difference of each group against the baseline (group minus baseline, signed gaps by
+    their absolute value), paired by (parameter set, seed), with an interval over the parameter sets
+    and the split of the spread into parameter uncertainty and seed noise (:func:`variance_split`).
+
+    The columns of :func:`analysis.compare.compare_design` (``diff``, ``ci_low``/``ci_high``: the
+    ``level`` t interval of the mean over parameter sets, each set counting once with its mean over
+    seeds; ``p_value`` of that t test; ``n`` the run pairs), then ``param_lo``/``param_hi`` (where the
+    difference lies under 95 % of the parameter sets), ``param_sd``, ``seed_sd``, ``share_param``,
+    ``n_param_sets`` and ``n_seeds`` (mean per set). For designs with parameter sets; without, every
+    run is one set and the intervals are undefined.
+    """
+    from scipy.stats import t as student
+
+    cols = [*design.panels, *design.by, "metric", "baseline", "n", "n_baseline", "paired", "test", "mean_baseline",
+            "mean", "diff", "ci_low", "ci_high", "p_value", "param_lo", "param_hi", "param_sd", "seed_sd",
+            "share_param", "n_param_sets", "n_seeds"]  # fmt: skip
+    if design.baseline is None or len(design.by) != 1:
+        raise KeyError("no baseline: pass one (e.g. --baseline business_as_usual)")
+    base = str(design.baseline)
+    rows = []
+    for lv, frame in _levels_of(outcomes, design):
+        mets = [m for m in metrics if m in frame.columns]
+        runs, keys = _adapt(frame, design, mets)
+        if base not in keys:
+            continue
+        for label, key in keys.items():
+            if label == base:
+                continue
+            for m in mets:
+                try:
+                    d = paired_differences(runs, m, label, base, PARAM_SET).dropna(subset=["value"])
+                except ValueError:  # the same (parameter set, seed) twice: not paired
+                    continue
+                if d.empty:
+                    continue
+                split = variance_split(d, level)
+                b = runs[runs["scenario"] == base].assign(v=_value(runs, m))
+                b = b.merge(d[["member", "seed"]], left_on=[PARAM_SET, "seed"], right_on=["member", "seed"])
+                mean_b = float(b.groupby(PARAM_SET)["v"].mean().mean())
+                set_means = d.groupby("member")["value"].mean()
+                k = len(set_means)
+                se = float(set_means.std(ddof=1)) / math.sqrt(k) if k > 1 else float("nan")
+                p = float(2 * student.sf(abs(split["mean"]) / se, k - 1)) if se > 0 else float("nan")
+                rows.append((*lv, *key, m, design.baseline, len(d), len(d), True, "t over parameter sets", mean_b,
+                             mean_b + split["mean"], split["mean"], split["ci_lo"], split["ci_hi"], p,
+                             split["param_lo"], split["param_hi"], split["param_sd"], split["seed_sd"],
+                             split["share_param"], split["n_members"], split["n_seeds"]))  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def level_robustness(
+    frame: pd.DataFrame,
+    design,
+    metrics: Sequence[str],
+    *,
+    directions: Mapping[str, int | str] | None = None,
+    level: float = 0.95,
+    robust_share: float = 0.9,
+) -> RobustnessResult:
+    """:func:`robustness` of the runs of one panel level (groups of ``design.by``, parameter sets of
+    ``design.param_sets``). Tables get the group columns of ``design.by`` (``versus`` keeps the other
+    group's label); ``settings["labels"]`` maps each label to its group key and ``settings["flips"]``
+    each (metric, label) to the groups it flips with and its probability of beating them."""
+    mets = _with_direction(metrics, frame.columns, directions)
+    runs, keys = _adapt(frame, design, mets)
+    base = str(design.baseline) if design.baseline is not None and str(design.baseline) in keys else None
+    res = robustness(runs, baseline=base, metrics=mets, directions=directions, member=PARAM_SET, level=level,
+                     robust_share=robust_share)  # fmt: skip
+    for table in res.tables().values():
+        if table.empty or "scenario" not in table.columns:
+            continue
+        labels = table.pop("scenario")
+        for i, c in enumerate(design.by):
+            table.insert(i, c, [keys[lb][i] for lb in labels])
+        table.insert(len(design.by), "label", labels.to_numpy())
+    res.settings["labels"] = keys
+    return res
+
+
+def design_robustness(
+    outcomes: pd.DataFrame,
+    design,
+    metrics: Sequence[str],
+    *,
+    directions: Mapping[str, int | str] | None = None,
+    level: float = 0.95,
+    robust_share: float = 0.9,
+) -> RobustnessResult:
+    """:func:`level_robustness` at every panel level (the shared baseline counted once), the panel
+    columns first. ``settings["flips"]`` is keyed by (level, metric, label)."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    labels: dict[str, tuple] = {}
+    flips: dict[tuple, list[tuple[str, float]]] = {}
+    settings: dict = {}
+    for lv, frame in _levels_of(outcomes, design):
+        res = level_robustness(frame, design, metrics, directions=directions, level=level, robust_share=robust_share)
+        for name, table in res.tables().items():
+            for c, v in reversed(list(zip(design.panels, lv, strict=True))):
+                table.insert(0, c, [v] * len(table))
+            parts.setdefault(name, []).append(table)
+        labels.update(res.settings["labels"])
+        flips.update({(lv, *k): v for k, v in res.settings["flips"].items()})
+        settings = res.settings
+    tables = {n: pd.concat(ts, ignore_index=True) if ts else pd.DataFrame() for n, ts in parts.items()}
+    return RobustnessResult(
+        tables.get("versus_baseline", pd.DataFrame()),
+        tables.get("pairwise", pd.DataFrame()),
+        tables.get("regret", pd.DataFrame()),
+        tables.get("ranking", pd.DataFrame()),
+        {**settings, "labels": labels, "flips": flips},
     )
 
 
@@ -474,9 +674,15 @@ def plot_sensitivity(table: pd.DataFrame, path) -> None:
 
 __all__ = [
     "MEMBER",
+    "PARAM_SET",
     "RobustnessResult",
+    "beat_probabilities",
+    "design_differences",
+    "design_robustness",
     "difference_sensitivity",
     "direction_of",
+    "group_label",
+    "level_robustness",
     "member_parameters",
     "paired_differences",
     "parse_directions",

@@ -454,3 +454,45 @@ def make_many_scenarios(root: Path, n_seeds: int = 3) -> Path:
             ov = [f"scenario={scenario}", f"seed={SEEDS[k]}"]
             write_run(base / f"{scenario}_{k}", scenario, k, overrides=ov, timeseries=ts)
     return base
+
+
+#: Robustness fake: the training effect on maturity under each parameter set (better than business as
+#: usual under 3 of 4 sets), mediation's fixed maturity gain, and the cut in exclusion mediation makes.
+ROBUST_TRAINING_EFFECT = (0.02, 0.03, 0.01, -0.01)
+ROBUST_MEDIATION_GAIN = 0.005
+ROBUST_MEDIATION_CUT = (0.04, 0.05, 0.06, 0.05)
+#: Seed noise of training's maturity gain: + for the first seed, - for the second (mean 0 over seeds).
+ROBUST_SEED_NOISE = 0.002
+ROBUST_SPEND = {"business_as_usual": 1000.0, "mediation": 1500.0, "massive_targeted_training": 2000.0}
+ROBUST_ENSEMBLE = {"path": "calibration/test/ensemble.parquet", "version": "2026-12-01-abcdef123456"}
+
+
+def robust_values(scenario: str, member: int, seed_index: int) -> dict[str, float]:
+    """End-of-run maturity and exclusion of a run of :func:`make_robust_sweep`."""
+    seed = SEEDS[seed_index]
+    maturity = 0.3 + 0.05 * member + 0.01 * seed
+    excluded = 0.15 + 0.01 * member
+    if scenario == "massive_targeted_training":
+        maturity += ROBUST_TRAINING_EFFECT[member] + (ROBUST_SEED_NOISE if seed_index == 0 else -ROBUST_SEED_NOISE)
+    elif scenario == "mediation":
+        maturity += ROBUST_MEDIATION_GAIN
+        excluded -= ROBUST_MEDIATION_CUT[member]
+    return {"maturity_mean": maturity, "inhabitants_excluded_share": excluded}
+
+
+def make_robust_sweep(root: Path, n_seeds: int = 2) -> Path:
+    """Scenarios x the 4 members of a calibrated ensemble (``ensemble.member``, with ``ensemble.path`` and
+    ``ensemble.version`` in the runs' configuration, as ``experiment=ensemble_comparison`` writes them) x
+    seeds, with the values of :func:`robust_values`: training beats business as usual on maturity under
+    3 of the 4 parameter sets, mediation cuts exclusion under every set, training leaves exclusion as it is."""
+    base = root / "ensemble_comparison"
+    for member in range(len(ROBUST_TRAINING_EFFECT)):
+        for scenario, spend in ROBUST_SPEND.items():
+            for k in range(n_seeds):
+                ts = run_rows(robust_values(scenario, member, k), spend)
+                ov = [f"ensemble.member={member}", f"scenario={scenario}", f"seed={SEEDS[k]}"]
+                extra = {"ensemble.path": ROBUST_ENSEMBLE["path"], "ensemble.version": ROBUST_ENSEMBLE["version"],
+                         "ensemble.member": member}  # fmt: skip
+                write_run(base / f"ensemble.member={member},scenario={scenario},seed={SEEDS[k]}", scenario, k,
+                          overrides=ov, extra_config=extra, timeseries=ts)  # fmt: skip
+    return base

@@ -70,14 +70,17 @@ def test_parameter_sets_pair_runs_and_give_probabilities(ensemble):
     assert row["diff"] == pytest.approx(np.mean([0.02 * (m - 1) for m in range(4)]))
     p = beat_probabilities(ensemble, d, ["maturity_mean"]).iloc[0]
     assert p["basis"] == "parameter sets" and p["n"] == 4
-    assert p["prob_better"] == pytest.approx(0.5)  # members 2 and 3 of 0..3 (member 1 ties)
+    # better under members 2 and 3 of 0..3, equal under member 1 (counts one half), worse under member 0
+    assert (p["n_better"], p["n_tie"], p["n_worse"]) == (2, 1, 1)
+    assert p["prob_better"] == pytest.approx(2.5 / 4)
 
 
 def test_probability_over_seeds_without_parameter_sets(outcomes):
     d = describe_design(outcomes)
     p = beat_probabilities(outcomes, d, ["maturity_mean"]).set_index("scenario")
-    # mediation minus baseline by seed: .01 .02 .01 0 .01 -> better in 4 of 5 seeds
-    assert p.loc["mediation", "prob_better"] == pytest.approx(0.8)
+    # mediation minus baseline by seed: .01 .02 .01 0 .01 -> better in 4 of 5 seeds, equal in one (one half)
+    assert p.loc["mediation", ["n_better", "n_tie", "n_worse"]].tolist() == [4, 1, 0]
+    assert p.loc["mediation", "prob_better"] == pytest.approx(4.5 / 5)
     assert p.loc["mediation", "basis"] == "seeds"
 
 
