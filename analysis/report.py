@@ -521,10 +521,15 @@ def _cell(text: str, cls: str = "", ci: str = "") -> str:
     return f'<td class="{cls}">{inner}</td>' if cls else f"<td>{inner}</td>"
 
 
-def _table_html(head: Sequence[str], rows: Sequence[Sequence[str]], first_col: bool = True) -> str:
-    """A table whose cells are already HTML (``<td>...``) and whose head is plain text."""
+def _table_html(
+    head: Sequence[str], rows: Sequence[Sequence[str]], first_col: bool = True, widths: Sequence[float] | None = None
+) -> str:
+    """A table whose cells are already HTML (``<td>...``) and whose head is plain text; ``widths``: the
+    columns' shares of the table's width in %, else the first column takes 24 %."""
     e = html.escape
     colgroup = '<colgroup><col class="first"></colgroup>' if first_col and len(head) > 2 else ""
+    if widths is not None and len(widths) == len(head):
+        colgroup = "<colgroup>" + "".join(f'<col style="width:{w:g}%">' for w in widths) + "</colgroup>"
     thead = "".join(f"<th>{e(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(r) + "</tr>" for r in rows)
     return f"<table>{colgroup}<thead><tr>{thead}</tr></thead><tbody>{body}</tbody></table>"
@@ -596,6 +601,9 @@ def _pct(p: float, lang: str) -> str:
 
 def _count_text(n_better: int, n_tie: int, n: int, basis: str, lang: str) -> str:
     """better under k of n parameter sets (or in k of n seeds), and the equal ones."""
+    if n_tie == n:  # a lever that does not touch this outcome: the same result under common random numbers
+        return (tr(lang, "the same under every parameter set", "identique pour chaque jeu de paramètres")
+                if basis == "parameter sets" else tr(lang, "the same in every seed", "identique pour chaque graine"))  # fmt: skip
     if basis == "parameter sets":
         text = tr(lang, f"better under {n_better} of {n} parameter sets",
                   f"mieux pour {n_better} jeu{'x' if n_better >= 2 else ''} de paramètres sur {n}")  # fmt: skip
@@ -607,22 +615,17 @@ def _count_text(n_better: int, n_tie: int, n: int, basis: str, lang: str) -> str
 
 def _sure_text(row: pd.Series | dict, lang: str) -> str:
     """How sure: in how many parameter sets (or seeds) the group does better, with the probability over
-    parameter sets, where the difference lies under the parameter sets, and whether the interval
-    excludes 0."""
+    parameter sets, and whether the interval excludes 0."""
     lo, hi = row.get("improvement_low"), row.get("improvement_high")
     prob, basis, n = row.get("prob_better"), row.get("prob_basis"), row.get("prob_n")
     parts = []
     if prob is not None and not (isinstance(prob, float) and math.isnan(prob)):
         nb, nt = int(row.get("prob_n_better", 0)), int(row.get("prob_n_tie", 0))
         text = _count_text(nb, nt, int(n), basis, lang)
-        if basis == "parameter sets":
+        if basis == "parameter sets" and nt < n:
             half = tr(lang, ", an equal counting one half", ", un égal comptant pour moitié") if nt else ""
-            text += tr(lang, f" (probability {_pct(prob, lang)}{half})", f" (probabilité {_pct(prob, lang)}{half})")
+            text += tr(lang, f", probability {_pct(prob, lang)}{half}", f", probabilité {_pct(prob, lang)}{half}")
         parts.append(text)
-    plo, phi = row.get("param_lo"), row.get("param_hi")
-    if plo is not None and phi is not None and np.isfinite(plo) and np.isfinite(phi):
-        rng = reg.format_interval(row["metric"], plo, phi, lang, diff=True)
-        parts.append(tr(lang, f"range over parameter sets {rng}", f"étendue sur les jeux de paramètres {rng}"))
     if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
         if lo > 0:
             parts.append(tr(lang, "interval excludes zero", "intervalle excluant zéro"))
@@ -841,8 +844,11 @@ def _ranking_uncertainty(data: ReportData, at: pd.DataFrame) -> str:
     text = tr(lang, f" Under parameter uncertainty, the best score goes to {who} of the {k} parameter sets",
               f" Sous incertitude des paramètres, le meilleur score revient à {who} des {k} jeux de paramètres")  # fmt: skip
     pairs, seen = [], set()
+    top = {group_label(tuple(r[c] for c in data.design.by), data.design.by) for _, r in at.head(3).iterrows()}
     for _, r in at.iterrows():
         for other, p in _flips(r):
+            if not ({other, group_label(tuple(r[c] for c in data.design.by), data.design.by)} & top):
+                continue  # the summary names the flips among the leaders; the ranking table gives them all
             pair = frozenset((group_label(tuple(r[c] for c in data.design.by), data.design.by), other))
             if pair in seen or p < 0.5:
                 continue
@@ -860,7 +866,11 @@ def _ranking_uncertainty(data: ReportData, at: pd.DataFrame) -> str:
         text += tr(lang, f"; robust ranks (the same under at least {share} of the sets): {', '.join(robust)}",
                    f" ; rangs robustes (les mêmes pour au moins {share} des jeux) : {', '.join(robust)}")  # fmt: skip
     if pairs:
-        text += tr(lang, "; the order flips: ", " ; l'ordre s'inverse : ") + ", ".join(pairs)
+        more = len(pairs) - 4
+        text += tr(lang, "; the order flips: ", " ; l'ordre s'inverse : ") + ", ".join(pairs[:4])
+        if more > 0:
+            text += tr(lang, f", and {more} more (see the ranking table)", f", et {more} autres (voir le tableau du "
+                       "classement)")  # fmt: skip
     return text + "."
 
 
@@ -1198,7 +1208,8 @@ def _robust_table(data: ReportData, m: str, rk: pd.DataFrame, vs: pd.DataFrame, 
             lo, hi = v["ci_lo"], v["ci_hi"]
             if np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0):
                 cls += " good" if v["mean_diff"] * o.direction > 0 else " bad"
-            cells.append(_cell(_pct(v["p_better"], lang), "num",
+            all_equal = int(v["n_tie"]) == int(v["n_members"])
+            cells.append(_cell(tr(lang, "equal", "égal") if all_equal else _pct(v["p_better"], lang), "num",
                                _count_text(int(v["n_better"]), int(v["n_tie"]), int(v["n_members"]), "parameter sets",
                                            lang)))  # fmt: skip
             cells.append(_cell(reg.format_diff(m, v["mean_diff"], lang), cls,
@@ -1247,7 +1258,8 @@ def _robust_table(data: ReportData, m: str, rk: pd.DataFrame, vs: pd.DataFrame, 
     if not base:
         head = [h for i, h in enumerate(head) if i not in (1, 2, 3, 4)]
         rows = [[c for i, c in enumerate(row) if i not in (1, 2, 3, 4)] for row in rows]
-    return _table_html(head, rows)
+        return _table_html(head, rows, widths=(30, 25, 45))
+    return _table_html(head, rows, widths=(16, 12, 13, 12, 13, 11, 23))
 
 
 def _pairwise_html(data: ReportData) -> str:

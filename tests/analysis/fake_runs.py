@@ -438,12 +438,22 @@ MANY_SCENARIOS = (
 )  # fmt: skip
 
 
-def make_many_scenarios(root: Path, n_seeds: int = 3) -> Path:
-    """Every headline metric for nine scenarios x seeds, with collectivités: a report as wide as real ones."""
+def make_many_scenarios(root: Path, n_seeds: int = 3, members: int = 0) -> Path:
+    """Every headline metric for nine scenarios x seeds, with collectivités: a report as wide as real ones.
+    With ``members``, x that many parameter sets of a calibrated ensemble (``ensemble.member``), whose
+    effects vary so that some ranks flip."""
     base = root / "many"
+    for member in range(max(members, 1)):
+        _many_scenarios(base, n_seeds, member if members else None)
+    return base
+
+
+def _many_scenarios(base: Path, n_seeds: int, member: int | None) -> None:
     for i, scenario in enumerate(MANY_SCENARIOS):
         for k in range(n_seeds):
             shift = 0.01 * i + 0.002 * k
+            if member is not None:  # the effect of each scenario depends on the parameter set
+                shift += 0.004 * ((i * (member + 1)) % 5) - 0.008 * (member % 2)
             end = {
                 "maturity_mean": 0.3 + shift, "services_online_mean": 0.4 + shift, "staff_proficient_share": 0.2 + shift,
                 "eservice_use_share": 0.3 + shift, "maturity_gini": 0.3 - shift / 2, "gap_size": 0.2 - shift / 3,
@@ -452,8 +462,13 @@ def make_many_scenarios(root: Path, n_seeds: int = 3) -> Path:
             }  # fmt: skip
             ts = run_rows(end, 1.0e6 * (1 + i) + 1000.0 * k)
             ov = [f"scenario={scenario}", f"seed={SEEDS[k]}"]
-            write_run(base / f"{scenario}_{k}", scenario, k, overrides=ov, timeseries=ts)
-    return base
+            if member is None:
+                write_run(base / f"{scenario}_{k}", scenario, k, overrides=ov, timeseries=ts)
+                continue
+            extra = {"ensemble.path": ROBUST_ENSEMBLE["path"], "ensemble.version": ROBUST_ENSEMBLE["version"],
+                     "ensemble.member": member}  # fmt: skip
+            write_run(base / f"{member}_{scenario}_{k}", scenario, k, overrides=[f"ensemble.member={member}", *ov],
+                      extra_config=extra, timeseries=ts)  # fmt: skip
 
 
 #: Robustness fake: the training effect on maturity under each parameter set (better than business as

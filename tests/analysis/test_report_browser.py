@@ -38,13 +38,21 @@ if REASON and os.environ.get("DASHBOARD_REQUIRE_BROWSER") == "1":
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    """The report (and its PDF, through the command line's --pdf) of nine scenarios, in French (longer words)."""
-    root = fr.make_many_scenarios(tmp_path_factory.mktemp("many"))
+@pytest.fixture(scope="module", params=["seeds", "ensemble"])
+def report(request, tmp_path_factory):
+    """The report (and its PDF, through the command line's --pdf) of nine scenarios, in French (longer words):
+    over seeds, and over 4 parameter sets of an ensemble x seeds (with the comparison under parameter
+    uncertainty and its tables)."""
+    ensemble = request.param == "ensemble"
+    root = fr.make_many_scenarios(tmp_path_factory.mktemp("many"), n_seeds=2 if ensemble else 3,
+                                  members=4 if ensemble else 0)  # fmt: skip
     ARTIFACTS.mkdir(exist_ok=True)
-    html = ARTIFACTS / "report.html"
-    assert main(["report", str(root), "-o", str(html), "--lang", "fr", "--pdf", str(ARTIFACTS / "report.pdf")]) == 0
+    name = "report-ensemble" if ensemble else "report"
+    html = ARTIFACTS / f"{name}.html"
+    args = ["report", str(root), "-o", str(html), "--lang", "fr", "--pdf", str(ARTIFACTS / f"{name}.pdf")]
+    assert main(args + (["--no-maps"] if ensemble else [])) == 0
+    if ensemble:
+        assert 'id="robustness"' in html.read_text(encoding="utf-8")
     return html
 
 
@@ -78,7 +86,7 @@ def test_no_table_wider_than_the_page_on_screen_and_in_print(report):
                 assert got["tables"] >= 10
                 assert not got["bad"], f"at {width} px: {got['bad']}"
                 assert got["width"] <= got["viewport"], "the page scrolls sideways"
-                page.screenshot(path=str(ARTIFACTS / f"report-{width}px.png"), full_page=True)
+                page.screenshot(path=str(ARTIFACTS / f"{report.stem}-{width}px.png"), full_page=True)
                 page.close()
             # print: the A4 page's content width (210 mm minus 2 x 12 mm margins) is about 703 CSS px
             page = browser.new_page(viewport={"width": 703, "height": 1000})
@@ -86,13 +94,13 @@ def test_no_table_wider_than_the_page_on_screen_and_in_print(report):
             page.goto(report.as_uri())
             got = page.evaluate(OVERFLOW_JS)
             assert not got["bad"], f"in print: {got['bad']}"
-            page.pdf(path=str(ARTIFACTS / "report-playwright.pdf"), format="A4", prefer_css_page_size=True)
+            page.pdf(path=str(ARTIFACTS / f"{report.stem}-playwright.pdf"), format="A4", prefer_css_page_size=True)
         finally:
             browser.close()
 
 
 def test_pdf_export_prints_a4_pages(report):
-    pdf = (ARTIFACTS / "report.pdf").read_bytes()
+    pdf = report.with_suffix(".pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert len(boxes) >= 3, "the report should take several pages"
