@@ -1,9 +1,10 @@
 """The model: a Mesa model of collectivités and their staff.
 
 :class:`TransitionModel` builds the territory, creates one :class:`~sim.agents.Collectivite`
-agent per collectivité and one :class:`~sim.agents.Staff` agent per modelled staff member, and
-runs the processes of :mod:`sim.processes` in order at each step (a quarter by default). State
-lives in the column store (:mod:`sim.state`); the agents are views on it.
+agent per collectivité and, on demand, one :class:`~sim.agents.Staff` agent per modelled staff
+member (:meth:`TransitionModel.materialize_staff`), and runs the processes of
+:mod:`sim.processes` in order at each step (a quarter by default). State lives in the column
+store (:mod:`sim.state`); the agents are views on it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections import Counter
 
 import mesa
 import numpy as np
+from mesa.experimental.mesa_signals.signal_types import ModelSignals
 
 from sim import metrics
-from sim.agents import Collectivite, Staff, create_agents, remove_agents
+from sim.agents import Collectivite, Staff, create_agents, materialize_agents, observed, remove_agents
 from sim.config import Config, to_config
 from sim.processes import STEP_ORDER
 from sim.selection import group_mean
@@ -42,6 +44,10 @@ class TransitionModel(mesa.Model):
 
     #: The processes of a step, in order (each has ``step(model)``).
     processes = STEP_ORDER
+    #: Compact the staff columns (drop the rows of leavers, :meth:`StaffTable.compact`) after
+    #: turnover once leavers are more than this share of the rows; None: never. Results do not
+    #: depend on it (tests/test_national.py); only the row numbers do.
+    staff_compaction: float | None = 0.05
 
     def __init__(self, config: Config | None = None, *, rng: int | None = None, **kwargs):
         cfg = to_config(config if config is not None else Config())
@@ -66,7 +72,8 @@ class TransitionModel(mesa.Model):
         self._pool_hosts = None
         self.alloc_investment = np.zeros(self.colls.n)
         self.collectivites = create_agents(self, Collectivite, np.arange(self.colls.n))
-        self.staff.agents = create_agents(self, Staff, np.arange(self.staff.size))
+        # The staff's unique ids follow the collectivités'; their agents are created on demand.
+        self.agent_id_counter = self.staff.assign_uids(self.agent_id_counter)
         self.refresh_staff_aggregates()
         self.budget_staff = self.colls.n_staff / cfg.territory.staff_scale
         self.colls.capacity_index = self._initial_capacity()
@@ -92,6 +99,7 @@ class TransitionModel(mesa.Model):
             process.step(self)
             name = process_name(process)
             if name == "turnover":  # the processes after it read the refreshed aggregates
+                self.compact_staff()
                 self.refresh_staff_aggregates()
                 stale = False
             elif name not in STAFF_UNCHANGED:
@@ -104,20 +112,81 @@ class TransitionModel(mesa.Model):
 
     # ---------------------------------------------------------------- staff bookkeeping
     def add_staff(self, columns: dict) -> np.ndarray:
-        """Append staff rows and create their Staff agents; return the new rows."""
-        rows = self.staff.append(**columns)
-        self.staff.agents.extend(create_agents(self, Staff, rows))
+        """Hire: append staff rows (with the next unique ids) and, if the staff agents exist,
+        their agents; return the new rows."""
+        st: StaffTable = self.staff
+        if st.agents is None and observed(self, Staff, ModelSignals.AGENT_ADDED):
+            self.materialize_staff()  # someone watches agents being added: they must exist
+        rows = st.append(**columns)
+        first = self.agent_id_counter
+        st.assign_uids(first)
+        if st.agents is None:
+            self.agent_id_counter = first + len(rows)
+        else:
+            st.agents.extend(create_agents(self, Staff, rows))  # ids first, first + 1, ...
         return rows
 
     def remove_staff(self, rows: np.ndarray) -> None:
-        """Staff leaving: mark their rows inactive and remove their agents from Mesa."""
+        """Staff leaving: mark their rows inactive and deregister their agents, if created.
+        The leavers' rows (and agents) stay until the next compaction."""
         st: StaffTable = self.staff
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[st.active[rows]]
+        if st.agents is None and observed(self, Staff, ModelSignals.AGENT_REMOVED):
+            self.materialize_staff()
         st.deactivate(rows)
-        agents = st.agents
-        leaving = [agents[r] for r in np.asarray(rows).tolist()]
-        remove_agents(self, leaving)
-        for r in np.asarray(rows).tolist():
-            agents[r] = None
+        if st.agents is not None:
+            agents = st.agents
+            remove_agents(self, [agents[r] for r in rows.tolist()])
+
+    def compact_staff(self, force: bool = False) -> bool:
+        """Drop the rows of leavers once they exceed :attr:`staff_compaction` of the rows (or
+        whenever there are some, with ``force``); return True if rows were renumbered. Called
+        between processes: no process holds row indices then (sim.state)."""
+        st: StaffTable = self.staff
+        dead = st.n_inactive
+        if dead == 0 or (not force and (self.staff_compaction is None or dead <= self.staff_compaction * st.size)):
+            return False
+        st.compact()
+        return True
+
+    def materialize_staff(self) -> list:
+        """Create the Staff agents of the current staff if not yet done (their ids are those
+        given at hiring: ``staff.uid``); return the list of agents by row (``staff.agents``)."""
+        st: StaffTable | None = getattr(self, "staff", None)
+        if st is None:  # still building
+            return []
+        if st.agents is None:
+            rows = st.active_rows()
+            agents = [None] * st.size
+            for r, a in zip(rows.tolist(), materialize_agents(self, Staff, rows, st.uid[rows])):
+                agents[r] = a
+            st.agents = agents
+        return st.agents
+
+    # Mesa's views of the agents: the staff agents are created on first use.
+    @property
+    def agents(self):
+        self.materialize_staff()
+        return mesa.Model.agents.fget(self)
+
+    @agents.setter
+    def agents(self, value) -> None:
+        mesa.Model.agents.fset(self, value)
+
+    @property
+    def agents_by_type(self) -> dict:
+        self.materialize_staff()
+        return mesa.Model.agents_by_type.fget(self)
+
+    @property
+    def agent_types(self) -> list:
+        self.materialize_staff()
+        return mesa.Model.agent_types.fget(self)
+
+    def remove_all_agents(self) -> None:
+        self.materialize_staff()
+        super().remove_all_agents()
 
     def refresh_staff_aggregates(self) -> None:
         st, c = self.staff, self.colls

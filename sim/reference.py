@@ -10,8 +10,9 @@ elementwise formulas as the vectorised modules of :mod:`sim.processes`.
 It consumes the same random numbers in the same order: each draw is taken as the vectorised
 code takes it (one array per step and purpose, e.g. one uniform per current staff member),
 then the loop hands the i-th value to the i-th agent. Mesa keeps agents in insertion order and
-the staff rows only grow, so iterating over ``agents_by_type[Staff]`` visits staff in row
-order, the order of ``StaffTable.active_rows()``.
+hires are appended to the staff rows (compaction keeps the rows' order), so iterating over
+``agents_by_type[Staff]`` visits staff in row order, the order of ``StaffTable.active_rows()``.
+The first such iteration creates the staff agents (they are made on demand).
 
 Results: the same floating-point operations in the same order, so the same bits. Three details
 make this hold: (1) sums over agents are accumulated in row order like ``np.bincount``;
@@ -193,7 +194,7 @@ def peer_learning_step(model) -> None:
 
 # ------------------------------------------------------------------------------------ turnover
 def turnover_step(model) -> None:
-    st, b = model.staff, model.cfg.behaviour
+    b = model.cfg.behaviour
     scale = model.cfg.territory.staff_scale
     staff = staff_agents(model)
     for agent in staff:
@@ -216,10 +217,7 @@ def turnover_step(model) -> None:
             employer.recruited_fte = employer.recruited_fte - 1.0 / scale
         else:
             leavers_by_employer[employer.row] += 1
-        row = agent.row
-        st.deactivate(np.array([row]))
-        agent.remove()
-        st.agents[row] = None
+        agent.remove()  # the staff member leaves: its row becomes inactive
     for col in colls:
         col.recruited_fte = max(col.recruited_fte, 0.0)
     model.counters["retirements"] += retired
@@ -240,9 +238,8 @@ def turnover_step(model) -> None:
             age_mean=b.hire_age_mean,
             bonus=b.hire_skill_bonus,
         )
-        for i in range(len(employers)):
-            (row,) = st.append(**{name: values[i : i + 1] for name, values in cols.items()})
-            st.agents.append(Staff(model, int(row)))
+        for i in range(len(employers)):  # one hire (one new row and agent) at a time
+            model.add_staff({name: values[i : i + 1] for name, values in cols.items()})
         model.counters["hires"] += len(employers)
 
 

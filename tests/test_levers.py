@@ -59,9 +59,11 @@ def _trained_share_of_initially_illectronic(modality: str, seed: int) -> float:
     model = TransitionModel(cfg)
     st = model.staff
     rows = st.active_rows()
-    ill = rows[st.skill[rows] < model.illectronism_threshold]
+    ill = st.uid[rows[st.skill[rows] < model.illectronism_threshold]]  # uids: rows are renumbered
     model.run()
-    still = ill[st.active[ill]]
+    now = st.rows_of(ill)
+    still = now[now >= 0]
+    still = still[st.active[still]]
     return float((st.last_training[still] >= 0).mean())
 
 

@@ -2,7 +2,8 @@
 
 Both models get the same configuration and seed; after every step, every staff column, every
 collectivité column, every recorded metric and every counter must be equal (not merely close),
-and the same Mesa agents (unique ids) must be alive.
+and the same Mesa agents (unique ids) must be alive. The staff columns are compacted as the
+model does (rows of leavers dropped and renumbered), in one case after every turnover.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ CASES = {
 }
 
 
+#: Staff compaction (TransitionModel.staff_compaction) per case: rows renumbered after every
+#: turnover in one case, at the default threshold in the others.
+COMPACTION = {"opsn_most_impacted": 0.0}
+
+
 def _differences(a: TransitionModel, b: TransitionModel) -> list[str]:
     bad = [f for f in StaffTable.FIELDS if not np.array_equal(a.staff.view(f), b.staff.view(f))]
     for name, value in vars(a.colls).items():
@@ -59,12 +65,15 @@ def test_reference_loop_matches_vectorised_rules_bit_for_bit(case, monkeypatch):
     monkeypatch.setattr(selection, "_PREFILTER_MIN", 0)
     cfg = small_config(n_communes=60, years=2, seed=11, **CASES[case])
     vectorised, reference = TransitionModel(cfg), ReferenceModel(cfg)
+    for model in (vectorised, reference):
+        model.staff_compaction = COMPACTION.get(case, model.staff_compaction)
     assert _differences(vectorised, reference) == []
     for step in range(1, vectorised.n_steps + 1):
         vectorised.step()
         reference.step()
         assert _differences(vectorised, reference) == [], f"step {step}"
     assert vectorised.counters["hires"] > 0 and vectorised.counters["trainings_completed"] > 0
+    assert reference.staff.compactions == vectorised.staff.compactions > 0
 
 
 def test_reference_model_replaces_the_staff_processes_with_agent_loops():
