@@ -20,7 +20,7 @@ from sim.agents import Collectivite, Staff, create_agents, materialize_agents, o
 from sim.config import Config, to_config
 from sim.processes import STEP_ORDER
 from sim.selection import group_mean
-from sim.state import SPEND_CATEGORIES, StaffTable
+from sim.state import SPEND_CATEGORIES, StaffTable, tune_malloc
 from sim.territory import build_territory
 from sim.territory.staffing import populate
 
@@ -51,6 +51,7 @@ class TransitionModel(mesa.Model):
 
     def __init__(self, config: Config | None = None, *, rng: int | None = None, **kwargs):
         cfg = to_config(config if config is not None else Config())
+        tune_malloc()  # large temporaries without page faults (sim.state)
         seed = cfg.seed if rng is None else rng
         super().__init__(rng=seed, **kwargs)
         self.cfg = cfg
