@@ -240,7 +240,9 @@ def _register(model, cls, agents: list) -> None:
     model._all_agents._agents.update(keys)
     by_type = model._agents_by_type.get(cls)
     if by_type is None:
-        model._agents_by_type[cls] = _HardKeyAgentSet(agents, random=model.random)
+        by_type = _HardKeyAgentSet([], random=model.random)
+        by_type._agents = keys  # what its constructor would build from ``agents``
+        model._agents_by_type[cls] = by_type
     else:
         by_type._agents.update(keys)
 

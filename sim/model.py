@@ -159,10 +159,14 @@ class TransitionModel(mesa.Model):
             return []
         if st.agents is None:
             rows = st.active_rows()
-            agents = [None] * st.size
-            for r, a in zip(rows.tolist(), materialize_agents(self, Staff, rows, st.uid[rows])):
-                agents[r] = a
-            st.agents = agents
+            made = materialize_agents(self, Staff, rows, st.uid[rows])
+            if len(rows) == st.size:  # no leaver in the columns: the row of made[i] is i
+                st.agents = made
+            else:
+                agents = [None] * st.size
+                for r, a in zip(rows.tolist(), made):
+                    agents[r] = a
+                st.agents = agents
         return st.agents
 
     # Mesa's views of the agents: the staff agents are created on first use.
