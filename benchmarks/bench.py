@@ -36,6 +36,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -378,6 +379,8 @@ def main(argv=None) -> int:
         print(json.dumps(fn(**spec)))
         return 0
 
+    # Stopped with SIGTERM: unwind like Ctrl-C, so that the temporary worktree is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     territories = [(s, False) for s in args.sizes.split(",") if s]
     has_france = False
     if args.france:
