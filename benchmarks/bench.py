@@ -129,6 +129,7 @@ def worker_ratio(territory: str, steps: int, seed: int) -> dict:
 
     metrics.collect = timed_collect
     models = {"vectorised": TransitionModel(cfg), "reference": ReferenceModel(cfg)}
+    models["reference"].materialize_staff()  # its loops need the Staff agents: created before timing
     rules = dict.fromkeys(models, 0.0)
     for _ in range(steps):
         for name, model in models.items():
