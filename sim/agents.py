@@ -201,7 +201,7 @@ class Staff(mesa.Agent):
 # same AgentSets, in the same order) in one pass, with the garbage collector paused. They fall
 # back to the per-agent Mesa calls whenever someone could notice the difference: an observer
 # of the model's ``agents`` signals, a signal batch, a data-recorder dataset tracking the agent
-# class, or Mesa's debug logging (:func:`observed`).
+# class, or Mesa's debug logging (:func:`_bulk_ok`).
 # They use Mesa 3.5 internals (``Model._all_agents``, ``Model._agents_by_type``, the ``_agents``
 # dict of ``_HardKeyAgentSet``); mesa is pinned (pyproject.toml) and tests/test_national.py
 # checks that the agents are those Mesa's own calls would give.
@@ -218,21 +218,22 @@ def gc_paused():
             gc.enable()
 
 
-def observed(model, cls, signal=None) -> bool:
-    """True if creating or removing ``cls`` agents one by one could be noticed: a subscriber to
-    the model's agent signals (``signal``, or either), a signal batch, a Mesa data set tracking
-    the class, or Mesa's debug logging."""
+def watched(model, cls, signal=None) -> bool:
+    """True if someone follows ``cls`` agents being added or removed: a subscriber to the
+    model's agent signals (``signal``, or either) or a Mesa data set tracking the class. The
+    model then creates the Staff agents, which it otherwise creates on demand."""
     signals = (signal,) if signal is not None else (ModelSignals.AGENT_ADDED, ModelSignals.AGENT_REMOVED)
-    return bool(
-        cls._datasets
-        or getattr(model, "_batch_context", None) is not None
-        or any(model._has_subscribers("agents", s) for s in signals)
-        or _mesa_logger.isEnabledFor(logging.DEBUG)
-    )
+    return bool(cls._datasets or any(model._has_subscribers("agents", s) for s in signals))
 
 
 def _bulk_ok(model, cls, signal) -> bool:
-    return not observed(model, cls, signal)
+    """False if creating or removing agents in bulk could be noticed: :func:`watched`, a signal
+    batch, or Mesa's debug logging (one line an agent)."""
+    return not (
+        watched(model, cls, signal)
+        or getattr(model, "_batch_context", None) is not None
+        or _mesa_logger.isEnabledFor(logging.DEBUG)
+    )
 
 
 def _register(model, cls, agents: list) -> None:

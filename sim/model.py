@@ -16,7 +16,7 @@ import numpy as np
 from mesa.experimental.mesa_signals.signal_types import ModelSignals
 
 from sim import metrics
-from sim.agents import Collectivite, Staff, create_agents, materialize_agents, observed, remove_agents
+from sim.agents import Collectivite, Staff, create_agents, materialize_agents, remove_agents, watched
 from sim.config import Config, to_config
 from sim.processes import STEP_ORDER
 from sim.selection import group_mean
@@ -116,7 +116,7 @@ class TransitionModel(mesa.Model):
         """Hire: append staff rows (with the next unique ids) and, if the staff agents exist,
         their agents; return the new rows."""
         st: StaffTable = self.staff
-        if st.agents is None and observed(self, Staff, ModelSignals.AGENT_ADDED):
+        if st.agents is None and watched(self, Staff, ModelSignals.AGENT_ADDED):
             self.materialize_staff()  # someone watches agents being added: they must exist
         rows = st.append(**columns)
         first = self.agent_id_counter
@@ -133,7 +133,7 @@ class TransitionModel(mesa.Model):
         st: StaffTable = self.staff
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[st.active[rows]]
-        if st.agents is None and observed(self, Staff, ModelSignals.AGENT_REMOVED):
+        if st.agents is None and watched(self, Staff, ModelSignals.AGENT_REMOVED):
             self.materialize_staff()
         st.deactivate(rows)
         if st.agents is not None:
