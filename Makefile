@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= france,test,dashboard,slurm
 
-.PHONY: run test lint format venv clean bench validate params dashboard
+.PHONY: run test lint format venv clean bench validate params dashboard regression
 ASSETS := $(VENV)/.solara-assets
 
 $(STAMP): pyproject.toml
@@ -54,6 +54,11 @@ clean:
 ## `make validate ARGS="--seeds 10 --docs"` also updates docs/VALIDATION.md).
 validate: $(STAMP)
 	$(PY) -m sim.validate $(ARGS)
+
+## Compare key outcomes with the saved regression baseline; `make regression ARGS=--update`
+## regenerates tests/regression_baseline.json (deliberately: its diff is read in review).
+regression: $(STAMP)
+	$(PY) -m sim.regression $(ARGS)
 
 ## Regenerate the parameter table docs/PARAMETERS.md from sim/config.py.
 params: $(STAMP)

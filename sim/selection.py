@@ -75,3 +75,12 @@ def group_mean(groups: np.ndarray, values: np.ndarray, size: int, weights: np.nd
         count = np.bincount(groups, weights=weights, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         return total / count, count
+
+
+def weighted_order(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices in a random order where heavier items tend to come first: weighted sampling
+    without replacement (Efraimidis and Spirakis 2006); zero weights come last."""
+    u = rng.random(len(weights))
+    with np.errstate(divide="ignore"):
+        keys = np.where(weights > 0, np.log(u) / np.where(weights > 0, weights, 1.0), -np.inf)
+    return np.argsort(-keys, kind="stable")

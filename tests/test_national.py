@@ -111,10 +111,12 @@ def test_compaction_moves_every_declared_column(monkeypatch):
     kept = np.array([1, 2, 3, 6, 7, 8, 9, 10])
     assert np.array_equal(st.mentor_steps[:8], kept * 10)
     assert np.array_equal(st.skill[:8], skills[kept]) and np.array_equal(st.uid[:8], kept + 1)
-    assert (st.mentor_steps[8:] == -7).all() and (st.uid[8:] == -1).all() and (st.last_training[8:] == -1).all()
-    assert not st.active[8:].any() and (st.skill[8:] == 0).all()
+    for name in StaffTable.FIELDS:  # freed rows hold the fill values again
+        assert (getattr(st, name)[8:] == StaffTable.FILL.get(name, 0)).all(), name
+    assert st.mentor_steps[8] == -7 and st.uid[8] == -1
     st.append(**_columns(2))  # a hire reuses a freed row: nothing of the leaver is left
-    assert st.mentor_steps[8] == -7 and st.uid[8] == -1 and st.last_training[8] == -1
+    assert st.mentor_steps[8] == -7 and st.uid[8] == -1
+    assert st.last_training[8] == StaffTable.FILL["last_training"]
     assert st.assign_uids(13) == 15 and st.uid[8:10].tolist() == [13, 14]
 
 

@@ -61,7 +61,7 @@ class TextLever:
 TEXT_LEVERS = (
     TextLever("training_budget", "training.budget_eur_per_staff", "Training budget (EUR/staff/yr)"),
     TextLever("mutualisation_coverage", "mutualisation.coverage", "Pooling coverage target (0-1)"),
-    TextLever("mutualisation_subsidy", "mutualisation.subsidy_eur_per_staff", "Pooling subsidy (EUR/staff/yr)"),
+    TextLever("mutualisation_subsidy", "mutualisation.budget_eur_per_staff", "Pooling budget (EUR/staff/yr)"),
     TextLever("recruitment_budget", "recruitment.budget_eur_per_staff", "Recruitment budget (EUR/staff/yr)"),
     TextLever("mediation_budget", "mediation.budget_eur_per_staff", "Mediation budget (EUR/staff/yr)"),
     TextLever("sponsorship_budget", "sponsorship.budget_eur_per_staff", "Sponsorship budget (EUR/staff/yr)"),
@@ -70,7 +70,7 @@ TEXT_LEVERS = (
 CHOICE_LEVERS = (
     ("training_modality", "training.modality", "Training modality", ("elearning", "blended", "tutoring")),
     ("training_targeting", "training.targeting", "Training targeting", ("universal", "furthest", "most_impacted")),
-    ("mutualisation_mode", "mutualisation.mode", "Pooling structure", ("none", "epci", "opsn")),
+    ("mutualisation_mode", "mutualisation.structure", "Pooling structure", ("none", "epci", "opsn")),
 )
 #: Page label of each configuration key the page sets (to name the field in error messages).
 FIELD_LABELS = {
@@ -241,6 +241,11 @@ class DashboardModel(mesa.Model):
             return
         c = self.sim.colls
         self.communes = np.flatnonzero(c.kind == 0)
+        # The history period (2018 to the start year, no lever) runs at once: the page starts at
+        # the policy start, and its series show the policy period.
+        while self.sim.step_index < 0:
+            self.sim.step()
+        self._indexed = len(self.sim.records) - sum(1 for r in self.sim.records if r[0] == 0)
         self._snapshot()
 
     # ------------------------------------------------------------------ running

@@ -33,7 +33,7 @@ def test_inputs_become_hydra_overrides_and_config_values():
     assert cfg.simulation.years == 2 and m.n_steps == 8
     assert cfg.training.budget_eur_per_staff == 250.0
     assert cfg.training.modality == "tutoring" and cfg.training.targeting == "furthest"
-    assert cfg.mutualisation.mode == "opsn" and cfg.mutualisation.coverage == 0.5
+    assert cfg.mutualisation.structure == "opsn" and cfg.mutualisation.coverage == 0.5
     assert cfg.mediation.budget_eur_per_staff == 40.0
     assert "training.budget_eur_per_staff=250.0" in m.overrides
     assert len(m.communes) == 60 and m.maturity.shape == (60,)
@@ -46,7 +46,7 @@ def test_blank_inputs_keep_the_scenario_values():
     # business_as_usual: no policy lever, own e-learning, spontaneous EPCI pools (conf/).
     assert m.sim.cfg.training.budget_eur_per_staff == 0.0
     assert m.sim.cfg.training.modality == "elearning"
-    assert m.sim.cfg.mutualisation.mode == "epci"
+    assert m.sim.cfg.mutualisation.structure == "opsn"
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_series_read_the_records_of_completed_steps():
     m = DashboardModel(**SMALL, training_budget="300", mediation_budget="50")
     for _ in range(3):
         m.step()
-    records = [r for r in m.sim.records if r[2] == "all" and r[4] == "maturity_mean"]
+    records = [r for r in m.sim.records if r[2] == "all" and r[4] == "maturity_mean" and r[0] >= 0]
     s = m.series("maturity_mean")["all"]
     assert list(s.index) == [r[1] for r in records] == [2021.0, 2021.25, 2021.5, 2021.75]
     assert list(s) == [r[5] for r in records]
@@ -126,13 +126,13 @@ def test_spending_is_cumulative_per_lever():
     m.run_to_end()
     spend = m.spend_cumulative()
     assert list(spend.columns) == list(dm.LEVER_SPEND)
-    per_step = [r[5] for r in m.sim.records if r[2] == "all" and r[4] == "spend_training_eur"]
+    per_step = [r[5] for r in m.sim.records if r[2] == "all" and r[4] == "spend_training_eur" and r[0] >= 0]
     assert spend["training"].iloc[-1] == pytest.approx(sum(per_step))
     assert (np.diff(spend.to_numpy(), axis=0) >= 0).all()
     assert spend["training"].iloc[-1] > 0 and spend["mediation"].iloc[-1] > 0
     assert spend["recruitment"].iloc[-1] == 0
     # The yearly training budget is spent (at most) at 300 EUR per staff member per year.
-    staff = m.sim.budget_staff.sum()
+    staff = m.sim.colls.n_staff.sum() / m.sim.cfg.territory.staff_scale
     assert spend["training"].iloc[-1] <= 300 * staff * 2 * 1.0001
 
 
@@ -166,12 +166,13 @@ def test_steps_from_two_threads_do_not_overlap():
     import threading
 
     m = DashboardModel(**SMALL)
-    per_step = len(m.sim.records)
+    per_step = sum(1 for r in m.sim.records if r[0] == 0)
+    before = len(m.sim.records)  # the history period (negative steps) and step 0
     threads = [threading.Thread(target=m.run_to_end) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert m.step_index == m.n_steps == m.time == 8
-    assert len(m.sim.records) == per_step * 9
-    assert [r[0] for r in m.sim.records[::per_step]] == list(range(9))
+    assert len(m.sim.records) == before + per_step * 8
+    assert [r[0] for r in m.sim.records[before - per_step :: per_step]] == list(range(9))
