@@ -50,6 +50,13 @@ STAFF_AGGREGATES = frozenset(
 )
 
 
+#: Kind of post by job family, for the staff aggregates: 1 front line, 2 manager, 3 digital.
+_POST_KIND = np.zeros(6, dtype=np.uint8)
+_POST_KIND[[RECEPTION, INSTRUCTION]] = 1
+_POST_KIND[MANAGEMENT] = 2
+_POST_KIND[DIGITAL] = 3
+
+
 def process_name(process) -> str:
     """Short name of a process ('turnover'): a :class:`sim.processes.Process` or any object with
     a ``name``."""
@@ -246,49 +253,43 @@ class TransitionModel(mesa.Model):
         """Per collectivité: staff count and mean skill, digital staff (own and lever-hired), the
         shares of staff who use the tools (all, and reception and instruction), managers' skill
         relative to the required skill, and the share of staff up to date. One count of staff by
-        (employer, kind of staff) and two weighted sums, whatever the number of aggregates."""
+        (employer, kind of post, up to date, uses the tools) and two weighted sums, whatever the
+        number of aggregates (counts are integers: the sums are exact in any order)."""
         st, c = self.staff, self.colls
         scale = self.cfg.territory.staff_scale
         rows = st.active_rows()
         emp = st.active_employers()
         skill = st.skill[rows]
         family = st.job_family[rows]
-        digital = family == DIGITAL
-        recruited = st.recruited[rows]
-        use = uses_tools(skill, self.required_skill, self.cfg.drivers.following_band)
-        managers = family == MANAGEMENT
-        front = (family == RECEPTION) | (family == INSTRUCTION)
-        # Bits: 1 uses the tools, 2 up to date, 4 own digital, 8 lever-hired digital, 16 front line,
-        # 32 manager.
-        code = (
-            use.view(np.uint8)
-            | ((skill >= self.required_skill).view(np.uint8) << 1)
-            | ((digital & ~recruited).view(np.uint8) << 2)
-            | ((digital & recruited).view(np.uint8) << 3)
-            | (front.view(np.uint8) << 4)
-            | (managers.view(np.uint8) << 5)
-        )
-        counts = np.bincount(emp * 64 + code, minlength=c.n * 64).reshape(c.n, 64).astype(np.float64)
-        bits = np.arange(64)
-
-        def n_with(mask_bits: int, value_bits: int | None = None) -> np.ndarray:
-            sel = (bits & mask_bits) == (mask_bits if value_bits is None else value_bits)
-            return counts[:, sel].sum(axis=1)
-
-        count = counts.sum(axis=1)
+        # Kind of post: 0 other, 1 front line (reception, instruction), 2 manager, 3 own digital,
+        # 4 digital hired under the recruitment lever.
+        kind = _POST_KIND[family]
+        kind += st.recruited[rows] & (family == DIGITAL)
+        # Cell of each staff member: 4 * kind + 2 * up to date + uses the tools (20 cells).
+        cell = kind.astype(np.int64)
+        cell <<= 2
+        cell |= (skill >= self.required_skill).view(np.uint8) << 1
+        cell |= uses_tools(skill, self.required_skill, self.cfg.drivers.following_band).view(np.uint8)
+        cell *= c.n
+        cell += emp
+        n = np.bincount(cell, minlength=20 * c.n).reshape(20, c.n)  # staff by cell, then employer
+        by_kind = [n[k] + n[k + 1] + n[k + 2] + n[k + 3] for k in range(0, 20, 4)]
+        count = sum(by_kind).astype(np.float64)
+        users = sum(n[k] for k in range(1, 20, 2)).astype(np.float64)
+        up_to_date = sum(n[k] + n[k + 1] for k in range(2, 20, 4)).astype(np.float64)
+        front_n = by_kind[1].astype(np.float64)
+        m_n = by_kind[2].astype(np.float64)
         total = np.bincount(emp, weights=skill, minlength=c.n)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
-            c.staff_use_share = np.nan_to_num(n_with(1) / count)
-            c.proficient_share = np.nan_to_num(n_with(2) / count)
-            front_n = n_with(16)
-            front_use = n_with(17) / front_n
-            m_n = n_with(32)
-            m_mean = np.bincount(emp, weights=skill * managers, minlength=c.n) / m_n
+            c.staff_use_share = np.nan_to_num(users / count)
+            c.proficient_share = np.nan_to_num(up_to_date / count)
+            front_use = (n[5] + n[7]) / front_n
+            m_mean = np.bincount(emp, weights=skill * (family == MANAGEMENT), minlength=c.n) / m_n
         c.staff_mean_skill = mean
         c.n_staff = count.astype(np.int64)
-        c.it_fte = n_with(4) / scale
-        c.recruited_fte = n_with(8) / scale
+        c.it_fte = by_kind[3] / scale
+        c.recruited_fte = by_kind[4] / scale
         c.front_use_share = np.where(front_n > 0, front_use, c.staff_use_share)
         relative = np.clip(np.where(m_n > 0, m_mean, mean) / max(self.required_skill, 1e-9), 0.0, 1.0)
         c.manager_skill = np.nan_to_num(relative)
