@@ -4,7 +4,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= france,test,dashboard,slurm
+EXTRAS ?= france,test,dashboard,slurm,discovery
 
 .PHONY: run test lint format venv clean bench validate params dashboard regression
 ASSETS := $(VENV)/.solara-assets

@@ -1645,6 +1645,28 @@ class ReferentsConfig(LeverBase):
     )
 
 
+@group("Ensemble of parameter sets", "Ensemble de jeux de paramètres")
+@dataclass
+class EnsembleConfig:
+    """A saved ensemble of parameter sets (``python -m analysis calibrate`` writes one): when
+    ``path`` is set, the values of member ``member`` replace those of the run's configuration
+    before it is validated, and the run's manifest records them (``sim.ensemble``)."""
+
+    path: str = param(
+        "",
+        "Parquet file of an ensemble of parameter sets (one row per member, one column per dotted "
+        "parameter path); empty = no ensemble.",
+        source=TECHNICAL,
+    )
+    member: int = param(0, "Row of the ensemble whose parameter values the run takes.", lo=0, source=TECHNICAL)
+    version: str = param(
+        "",
+        "Version of the ensemble (from its manifest, else the sha256 of the file), filled when the "
+        "ensemble is applied; when set beforehand, the file must have this version.",
+        source=TECHNICAL,
+    )
+
+
 @dataclass
 class Config:
     """Root configuration of one run."""
@@ -1684,6 +1706,7 @@ class Config:
     mediation: MediationConfig = field(default_factory=MediationConfig)
     sponsorship: SponsorshipConfig = field(default_factory=SponsorshipConfig)
     referents: ReferentsConfig = field(default_factory=ReferentsConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
 
 
 #: Config groups in declaration order: name -> dataclass (every field of Config that is a group).
@@ -1723,6 +1746,14 @@ def register_resolvers() -> None:
     """Register the OmegaConf resolvers used by conf/config.yaml (idempotent)."""
     if not OmegaConf.has_resolver("sim_job_dir"):
         OmegaConf.register_new_resolver("sim_job_dir", lambda s="": job_dir_name(str(s)))
+    if not OmegaConf.has_resolver("sim_required"):
+        OmegaConf.register_new_resolver("sim_required", _required)
+
+
+def _required(message: str = "a value is required") -> Any:
+    """Resolver ``${sim_required:message}``: a value that must be set on the command line (an
+    experiment that needs it); resolving it raises ConfigError with the message."""
+    raise ConfigError(f"missing value: {message}")
 
 
 # Registered on import: Hydra resolves ``hydra.sweep.subdir`` inside launcher workers too
@@ -1857,6 +1888,9 @@ def to_config(cfg: DictConfig | Config) -> Config:
         node = OmegaConf.create(OmegaConf.to_container(OmegaConf.create(container), resolve=True))
         merged = OmegaConf.merge(OmegaConf.structured(Config), node)
         obj = OmegaConf.to_object(merged)
+    from sim.ensemble import apply_ensemble  # late import: sim.ensemble imports this module
+
+    obj = apply_ensemble(obj)
     errors = _walk(obj) + _check_consistency(obj)
     if errors:
         raise ConfigError("Invalid configuration:\n  - " + "\n  - ".join(errors))
@@ -1913,6 +1947,7 @@ __all__ = [
     "LEVER_GROUPS",
     "Config",
     "ConfigError",
+    "EnsembleConfig",
     "Lever",
     "UncertainParam",
     "iter_params",

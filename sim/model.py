@@ -29,6 +29,7 @@ from sim.config import LEVERS, Config, to_config
 from sim.processes import STEP_ORDER
 from sim.processes.maturity import update_capacity
 from sim.processes.practice import uses_tools
+from sim.selection import ratio
 from sim.state import DIGITAL, INSTRUCTION, MANAGEMENT, RECEPTION, SPEND_CATEGORIES, StaffTable, StepFlows, tune_malloc
 from sim.streams import Streams, make_stream
 from sim.territory import build_territory
@@ -280,12 +281,11 @@ class TransitionModel(mesa.Model):
         front_n = by_kind[1].astype(np.float64)
         m_n = by_kind[2].astype(np.float64)
         total = np.bincount(emp, weights=skill, minlength=c.n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / count
-            c.staff_use_share = np.nan_to_num(users / count)
-            c.proficient_share = np.nan_to_num(up_to_date / count)
-            front_use = (n[5] + n[7]) / front_n
-            m_mean = np.bincount(emp, weights=skill * (family == MANAGEMENT), minlength=c.n) / m_n
+        mean = ratio(total, count)
+        c.staff_use_share = np.nan_to_num(ratio(users, count))
+        c.proficient_share = np.nan_to_num(ratio(up_to_date, count))
+        front_use = ratio(n[5] + n[7], front_n)
+        m_mean = ratio(np.bincount(emp, weights=skill * (family == MANAGEMENT), minlength=c.n), m_n)
         c.staff_mean_skill = mean
         c.n_staff = count.astype(np.int64)
         c.it_fte = by_kind[3] / scale

@@ -34,6 +34,7 @@ import numpy as np
 from sim import levers
 from sim.processes import Process
 from sim.processes.practice import uses_tools
+from sim.selection import ratio
 from sim.state import AGE_DRIFT_FROM, AGE_GROUP_WIDTHS, RECEPTION
 
 
@@ -56,8 +57,7 @@ def online_share(services_online, state_online: float, state_weight: float):
 
 def help_coverage(help_persons, need_persons):
     """Share of the need for help met: 1 - exp(-help / need) (1 where there is no need)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(need_persons > 0, 1.0 - np.exp(-help_persons / np.maximum(need_persons, 1e-12)), 1.0)
+    return np.where(need_persons > 0, 1.0 - np.exp(-help_persons / np.maximum(need_persons, 1e-12)), 1.0)
 
 
 def need(model) -> np.ndarray:
@@ -115,8 +115,7 @@ def step(model) -> None:
     coverage = np.where(communes, help_coverage(helped, need_persons), 0.0)
 
     # Inhabitants helped become autonomous.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        reached = np.where(ill_persons > 0, np.minimum(helped, need_persons) / np.maximum(ill_persons, 1e-12), 0.0)
+    reached = np.where(ill_persons > 0, np.minimum(helped, need_persons) / np.maximum(ill_persons, 1e-12), 0.0)
     exit_share = np.clip(h.help_exit_rate * reached / spy, 0.0, 1.0)
     c.illectronism_age[communes] *= (1.0 - exit_share[communes])[:, None]
     ill = np.sum(c.age_share * c.illectronism_age, axis=1)
@@ -178,8 +177,7 @@ def aggregate(model) -> None:
         cells = (key[valid][:, None] * k + np.arange(k)).ravel()
         total = np.bincount(cells, weights=(values * weights).ravel(), minlength=size * k).reshape(size, k)
         count = np.bincount(cells, weights=weights.ravel(), minlength=size * k).reshape(size, k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nan_to_num(total / count)[idx]
+        mean = np.nan_to_num(ratio(total, count))[idx]
         c.illectronism[rows], c.excluded[rows], c.help_coverage[rows] = mean[:, 0], mean[:, 1], mean[:, 2]
         c.illectronism_age[rows] = mean[:, 3 : 3 + n_age]
         c.age_share[rows] = mean[:, 3 + n_age :]
