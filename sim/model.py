@@ -1,9 +1,10 @@
 """The model: a Mesa model of collectivités and their staff.
 
 :class:`TransitionModel` builds the territory, creates one :class:`~sim.agents.Collectivite`
-agent per collectivité and one :class:`~sim.agents.Staff` agent per modelled staff member, and
-runs the processes of :mod:`sim.processes` in order at each step (a quarter by default). State
-lives in the column store (:mod:`sim.state`); the agents are views on it.
+agent per collectivité and, on demand, one :class:`~sim.agents.Staff` agent per modelled staff
+member (:meth:`TransitionModel.materialize_staff`), and runs the processes of
+:mod:`sim.processes` in order at each step (a quarter by default). State lives in the column
+store (:mod:`sim.state`); the agents are views on it.
 
 Time: the model starts at ``simulation.history_start_year`` (2018) from the initial state and
 runs its own dynamics without policy levers until ``simulation.start_year`` (the history period,
@@ -20,15 +21,16 @@ from collections import Counter
 
 import mesa
 import numpy as np
+from mesa.experimental.mesa_signals.signal_types import ModelSignals
 
 from sim import levers, metrics
-from sim.agents import Collectivite, Staff, create_agents, remove_agents
+from sim.agents import Collectivite, Staff, create_agents, materialize_agents, remove_agents, watched
 from sim.config import LEVERS, Config, to_config
 from sim.processes import STEP_ORDER
 from sim.processes.maturity import update_capacity
 from sim.processes.practice import uses_tools
 from sim.selection import ratio
-from sim.state import DIGITAL, INSTRUCTION, MANAGEMENT, RECEPTION, SPEND_CATEGORIES, StaffTable, StepFlows
+from sim.state import DIGITAL, INSTRUCTION, MANAGEMENT, RECEPTION, SPEND_CATEGORIES, StaffTable, StepFlows, tune_malloc
 from sim.streams import Streams, make_stream
 from sim.territory import build_territory
 from sim.territory.staffing import populate
@@ -49,6 +51,13 @@ STAFF_AGGREGATES = frozenset(
 )
 
 
+#: Kind of post by job family, for the staff aggregates: 1 front line, 2 manager, 3 digital.
+_POST_KIND = np.zeros(6, dtype=np.uint8)
+_POST_KIND[[RECEPTION, INSTRUCTION]] = 1
+_POST_KIND[MANAGEMENT] = 2
+_POST_KIND[DIGITAL] = 3
+
+
 def process_name(process) -> str:
     """Short name of a process ('turnover'): a :class:`sim.processes.Process` or any object with
     a ``name``."""
@@ -60,9 +69,14 @@ class TransitionModel(mesa.Model):
 
     #: The processes of a step, in order (each a :class:`sim.processes.Process`).
     processes = STEP_ORDER
+    #: Compact the staff columns (drop the rows of leavers, :meth:`StaffTable.compact`) after a
+    #: process that removes staff, once leavers are more than this share of the rows; None:
+    #: never. Results do not depend on it (tests/test_agents.py); only the row numbers do.
+    staff_compaction: float | None = 0.05
 
     def __init__(self, config: Config | None = None, *, rng: int | None = None, **kwargs):
         cfg = to_config(config if config is not None else Config())
+        tune_malloc()  # large temporaries without page faults (sim.state)
         seed = cfg.seed if rng is None else rng
         super().__init__(rng=seed, **kwargs)
         self.cfg = cfg
@@ -104,7 +118,8 @@ class TransitionModel(mesa.Model):
         self.lever_total = dict.fromkeys(LEVERS, 0.0)
         self.spend = dict.fromkeys(SPEND_CATEGORIES, 0.0)
         self.collectivites = create_agents(self, Collectivite, np.arange(c.n))
-        self.staff.agents = create_agents(self, Staff, np.arange(self.staff.size))
+        # The staff's unique ids follow the collectivités'; their agents are created on demand.
+        self.agent_id_counter = self.staff.assign_uids(self.agent_id_counter)
         self.refresh_staff_aggregates()
         self.flows = self._new_flows()
         update_capacity(self)
@@ -144,6 +159,8 @@ class TransitionModel(mesa.Model):
                 stale = False
             process.step(self)
             stale = stale or process.changes_staff
+            if "staff.active" in process.writes:  # it may have removed staff
+                self.compact_staff()
         if stale:
             self.refresh_staff_aggregates()
         metrics.collect(self)
@@ -153,67 +170,126 @@ class TransitionModel(mesa.Model):
 
     # ---------------------------------------------------------------- staff bookkeeping
     def add_staff(self, columns: dict) -> np.ndarray:
-        """Append staff rows and create their Staff agents; return the new rows."""
-        rows = self.staff.append(**columns)
-        self.staff.agents.extend(create_agents(self, Staff, rows))
+        """Hire: append staff rows (with the next unique ids) and, if the staff agents exist,
+        their agents; return the new rows."""
+        st: StaffTable = self.staff
+        if st.agents is None and watched(self, Staff, ModelSignals.AGENT_ADDED):
+            self.materialize_staff()  # someone watches agents being added: they must exist
+        rows = st.append(**columns)
+        first = self.agent_id_counter
+        st.assign_uids(first)
+        if st.agents is None:
+            self.agent_id_counter = first + len(rows)
+        else:
+            st.agents.extend(create_agents(self, Staff, rows))  # ids first, first + 1, ...
         return rows
 
     def remove_staff(self, rows: np.ndarray) -> None:
-        """Staff leaving: mark their rows inactive and remove their agents from Mesa."""
+        """Staff leaving: mark their rows inactive and deregister their agents, if created.
+        The leavers' rows (and agents) stay until the next compaction."""
         st: StaffTable = self.staff
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[st.active[rows]]
+        if st.agents is None and watched(self, Staff, ModelSignals.AGENT_REMOVED):
+            self.materialize_staff()
         st.deactivate(rows)
-        agents = st.agents
-        leaving = [agents[r] for r in np.asarray(rows).tolist()]
-        remove_agents(self, leaving)
-        for r in np.asarray(rows).tolist():
-            agents[r] = None
+        if st.agents is not None:
+            agents = st.agents
+            remove_agents(self, [agents[r] for r in rows.tolist()])
+
+    def compact_staff(self, force: bool = False) -> bool:
+        """Drop the rows of leavers once they exceed :attr:`staff_compaction` of the rows (or
+        whenever there are some, with ``force``); return True if rows were renumbered. Called
+        between processes: no process holds row indices then (sim.state)."""
+        st: StaffTable = self.staff
+        dead = st.n_inactive
+        if dead == 0 or (not force and (self.staff_compaction is None or dead <= self.staff_compaction * st.size)):
+            return False
+        st.compact()
+        return True
+
+    def materialize_staff(self) -> list:
+        """Create the Staff agents of the current staff if not yet done (their ids are those
+        given at hiring: ``staff.uid``); return the list of agents by row (``staff.agents``)."""
+        st: StaffTable | None = getattr(self, "staff", None)
+        if st is None:  # still building
+            return []
+        if st.agents is None:
+            rows = st.active_rows()
+            made = materialize_agents(self, Staff, rows, st.uid[rows])
+            if len(rows) == st.size:  # no leaver in the columns: the row of made[i] is i
+                st.agents = made
+            else:
+                agents = [None] * st.size
+                for r, a in zip(rows.tolist(), made):
+                    agents[r] = a
+                st.agents = agents
+        return st.agents
+
+    # Mesa's views of the agents: the staff agents are created on first use.
+    @property
+    def agents(self):
+        self.materialize_staff()
+        return mesa.Model.agents.fget(self)
+
+    @agents.setter
+    def agents(self, value) -> None:
+        mesa.Model.agents.fset(self, value)
+
+    @property
+    def agents_by_type(self) -> dict:
+        self.materialize_staff()
+        return mesa.Model.agents_by_type.fget(self)
+
+    @property
+    def agent_types(self) -> list:
+        self.materialize_staff()
+        return mesa.Model.agent_types.fget(self)
+
+    def remove_all_agents(self) -> None:
+        self.materialize_staff()
+        super().remove_all_agents()
 
     def refresh_staff_aggregates(self) -> None:
         """Per collectivité: staff count and mean skill, digital staff (own and lever-hired), the
         shares of staff who use the tools (all, and reception and instruction), managers' skill
         relative to the required skill, and the share of staff up to date. One count of staff by
-        (employer, kind of staff) and two weighted sums, whatever the number of aggregates."""
+        (employer, kind of post, up to date, uses the tools) and two weighted sums, whatever the
+        number of aggregates (counts are integers: the sums are exact in any order)."""
         st, c = self.staff, self.colls
         scale = self.cfg.territory.staff_scale
         rows = st.active_rows()
         emp = st.active_employers()
         skill = st.skill[rows]
         family = st.job_family[rows]
-        digital = family == DIGITAL
-        recruited = st.recruited[rows]
-        use = uses_tools(skill, self.required_skill, self.cfg.drivers.following_band)
-        managers = family == MANAGEMENT
-        front = (family == RECEPTION) | (family == INSTRUCTION)
-        # Bits: 1 uses the tools, 2 up to date, 4 own digital, 8 lever-hired digital, 16 front line,
-        # 32 manager.
-        code = (
-            use.view(np.uint8)
-            | ((skill >= self.required_skill).view(np.uint8) << 1)
-            | ((digital & ~recruited).view(np.uint8) << 2)
-            | ((digital & recruited).view(np.uint8) << 3)
-            | (front.view(np.uint8) << 4)
-            | (managers.view(np.uint8) << 5)
-        )
-        counts = np.bincount(emp * 64 + code, minlength=c.n * 64).reshape(c.n, 64).astype(np.float64)
-        bits = np.arange(64)
-
-        def n_with(mask_bits: int, value_bits: int | None = None) -> np.ndarray:
-            sel = (bits & mask_bits) == (mask_bits if value_bits is None else value_bits)
-            return counts[:, sel].sum(axis=1)
-
-        count = counts.sum(axis=1)
+        # Kind of post: 0 other, 1 front line (reception, instruction), 2 manager, 3 own digital,
+        # 4 digital hired under the recruitment lever.
+        kind = _POST_KIND[family]
+        kind += st.recruited[rows] & (family == DIGITAL)
+        # Cell of each staff member: 4 * kind + 2 * up to date + uses the tools (20 cells).
+        cell = kind.astype(np.int64)
+        cell <<= 2
+        cell |= (skill >= self.required_skill).view(np.uint8) << 1
+        cell |= uses_tools(skill, self.required_skill, self.cfg.drivers.following_band).view(np.uint8)
+        cell *= c.n
+        cell += emp
+        n = np.bincount(cell, minlength=20 * c.n).reshape(20, c.n)  # staff by cell, then employer
+        by_kind = [n[k] + n[k + 1] + n[k + 2] + n[k + 3] for k in range(0, 20, 4)]
+        count = sum(by_kind).astype(np.float64)
+        users = sum(n[k] for k in range(1, 20, 2)).astype(np.float64)
+        up_to_date = sum(n[k] + n[k + 1] for k in range(2, 20, 4)).astype(np.float64)
+        front_n = by_kind[1].astype(np.float64)
+        m_n = by_kind[2].astype(np.float64)
         total = np.bincount(emp, weights=skill, minlength=c.n)
         mean = ratio(total, count)
-        c.staff_use_share = np.nan_to_num(ratio(n_with(1), count))
-        c.proficient_share = np.nan_to_num(ratio(n_with(2), count))
-        front_n = n_with(16)
-        front_use = ratio(n_with(17), front_n)
-        m_n = n_with(32)
-        m_mean = ratio(np.bincount(emp, weights=skill * managers, minlength=c.n), m_n)
+        c.staff_use_share = np.nan_to_num(ratio(users, count))
+        c.proficient_share = np.nan_to_num(ratio(up_to_date, count))
+        front_use = ratio(n[5] + n[7], front_n)
+        m_mean = ratio(np.bincount(emp, weights=skill * (family == MANAGEMENT), minlength=c.n), m_n)
         c.staff_mean_skill = mean
         c.n_staff = count.astype(np.int64)
-        c.it_fte = n_with(4) / scale
-        c.recruited_fte = n_with(8) / scale
+        c.it_fte = by_kind[3] / scale
+        c.recruited_fte = by_kind[4] / scale
         c.front_use_share = np.where(front_n > 0, front_use, c.staff_use_share)
         relative = np.clip(np.where(m_n > 0, m_mean, mean) / max(self.required_skill, 1e-9), 0.0, 1.0)
         c.manager_skill = np.nan_to_num(relative)

@@ -34,8 +34,10 @@ leave or arrive (:meth:`~sim.model.TransitionModel.remove_staff`, ``add_staff``)
 Random numbers: the same draws in the same order. Each array of draws is taken as the vectorised
 code takes it (from the same stream ``model.streams[...]``, one array per purpose, e.g. one
 uniform per current staff member), then the loop hands the i-th value to the i-th agent. Mesa
-keeps agents in insertion order and the staff rows only grow, so iterating over
-``agents_by_type[Staff]`` visits staff in row order, the order of ``StaffTable.active_rows()``.
+keeps agents in insertion order and hires are appended to the staff rows (compaction keeps the
+rows' order), so iterating over ``agents_by_type[Staff]`` visits staff in row order, the order
+of ``StaffTable.active_rows()``. The first such iteration creates the staff agents (they are
+made on demand).
 
 Results: the same floating-point operations in the same order, so the same bits. Three details
 make this hold: (1) sums over agents are accumulated in row order like ``np.bincount`` (and a

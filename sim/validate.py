@@ -185,8 +185,8 @@ def yearly_rise(ts: pd.DataFrame, metric: str) -> float:
 def skill_outcomes(skill_start: np.ndarray, skill_end: np.ndarray, active_end: np.ndarray, top: float = 0.25) -> dict:
     """Training outcomes of one run, for the staff present at the start.
 
-    ``skill_start``: skill of the initial staff (rows 0..n-1); ``skill_end`` and ``active_end``:
-    the same rows at the end (rows are never reused). Returns the mean skill gain of the initial top ``top`` share (the
+    ``skill_start``: skill of the initial staff; ``skill_end`` and ``active_end``: the same
+    staff members, in the same order, at the end. Returns the mean skill gain of the initial top ``top`` share (the
     already skilled) and of the initial bottom share, among those still employed.
     """
     skill_start = np.asarray(skill_start, dtype=float)
@@ -501,7 +501,8 @@ def _overrides(seed: int, n_communes: int | None, years: int | None, extra: Sequ
 
 def _run(overrides: list[str]):
     """Build and run one model; return (collectivités in the initial state, at the policy start
-    and at the end, timeseries, skills at the policy start, model)."""
+    and at the end, timeseries, skills at the policy start, model, and the skill and presence at
+    the end of the staff present at the policy start)."""
     from sim import io
     from sim.api import compose_config
     from sim.config import to_config
@@ -514,13 +515,33 @@ def _run(overrides: list[str]):
         model.step()
     colls_start = io.collectivites_table(model)
     skill_start = model.staff.view("skill").copy()
+    uid_start = model.staff.view("uid").copy()
     model.run()
-    return colls_initial, colls_start, io.collectivites_table(model), io.timeseries_table(model), skill_start, model
+    end = _initial_staff_at_end(model, uid_start)
+    return (
+        colls_initial,
+        colls_start,
+        io.collectivites_table(model),
+        io.timeseries_table(model),
+        skill_start,
+        model,
+        end,
+    )
+
+
+def _initial_staff_at_end(model, uid_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Skill and presence at the end of the run of the staff present at the start, in their
+    initial order (rows are renumbered when the staff columns are compacted: follow the uids)."""
+    st = model.staff
+    rows = st.rows_of(uid_start)
+    found = rows >= 0
+    skill = np.where(found, st.skill[np.maximum(rows, 0)], np.nan)
+    return skill, found & st.active[np.maximum(rows, 0)]
 
 
 def baseline_measures(overrides: list[str], later_years: int = 3) -> dict:
     """Measures of facts 1-5 (and the no-lever training outcomes) from one baseline run."""
-    ci, c0, c1, ts, skill0, model = _run(overrides)
+    ci, c0, c1, ts, skill0, model, end = _run(overrides)
     cfg = model.cfg
     start = float(cfg.simulation.start_year)
     b0, b1 = band_maturity(c0), band_maturity(c1)
@@ -568,10 +589,7 @@ def baseline_measures(overrides: list[str], later_years: int = 3) -> dict:
         "open_data_share_start": first_value(ts, "open_data_share"),
         "open_data_share_end": value_at(ts, "open_data_share"),
         "illectronism_none": value_at(ts, "staff_illectronism_share"),
-        **{
-            f"{k}_none": v
-            for k, v in skill_outcomes(skill0, model.staff.view("skill"), model.staff.view("active")).items()
-        },
+        **{f"{k}_none": v for k, v in skill_outcomes(skill0, *end).items()},
     }
     for label, bands in (("start", b0), ("end", b1)):
         for band, value in bands.items():
@@ -586,8 +604,8 @@ def training_measures(overrides: list[str], modality: str, budget: float, target
         f"training.modality={modality}",
         f"training.targeting={targeting}",
     ]
-    _, _, _, ts, skill0, model = _run(ov)
-    outcomes = skill_outcomes(skill0, model.staff.view("skill"), model.staff.view("active"))
+    _, _, _, ts, skill0, _model, end = _run(ov)
+    outcomes = skill_outcomes(skill0, *end)
     return {
         f"gain_top_{modality}": outcomes["gain_top"],
         f"gain_bottom_{modality}": outcomes["gain_bottom"],

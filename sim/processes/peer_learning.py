@@ -64,10 +64,14 @@ def step(model) -> None:
     # (the same result as skipping their staff, without masking two million rows).
     reference = np.where(np.isnan(reference), -np.inf, reference)
     gain = peer_gain(skill, reference[emp], st.attitude[rows], rate[emp], sc.resistance_weight)
-    new = np.minimum(1.0, skill + gain)
+    new = skill + gain
+    np.minimum(new, 1.0, out=new)
     st.skill[rows] = new
     # Like a training's, what colleagues teach fades unless it is used (sim.processes.practice).
-    st.fresh_gain[rows] += new - skill
+    new -= skill
+    fresh = st.fresh_gain[rows]
+    fresh += new
+    st.fresh_gain[rows] = fresh
 
 
 PROCESS = Process(

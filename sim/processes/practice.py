@@ -26,9 +26,20 @@ def uses_tools(skill, required: float, band: float):
 
 def practise(skill, fresh_gain, use, learnt: float, decay: float):
     """(new skill, new fresh gain): users learn ``learnt`` by doing and consolidate their fresh
-    gain; the others lose ``decay`` of it."""
-    lost = np.where(use, 0.0, fresh_gain * decay)
-    return np.clip(skill + np.where(use, learnt, 0.0) - lost, 0.0, 1.0), np.where(use, 0.0, fresh_gain - lost)
+    gain; the others lose ``decay`` of it. (Written with in-place operations: at national scale
+    each temporary array is 15 MB.)"""
+    if np.ndim(skill) == 0:  # one staff member (the per-agent reference): the same operations
+        lost = 0.0 if use else fresh_gain * decay
+        return min(max(skill + (learnt if use else 0.0) - lost, 0.0), 1.0), 0.0 if use else fresh_gain - lost
+    kept = ~use
+    lost = fresh_gain * decay
+    lost *= kept  # 0 for users (multiplying by a mask: four times faster than np.where here)
+    new_skill = skill - lost  # skill + 0.0 - lost: the same bits
+    new_skill += use * learnt
+    np.clip(new_skill, 0.0, 1.0, out=new_skill)
+    new_fresh = fresh_gain - lost
+    new_fresh *= kept
+    return new_skill, new_fresh
 
 
 def step_factors(model) -> tuple[float, float]:

@@ -69,19 +69,21 @@ def retrain_interval(model) -> int:
 
 
 def eligible_rows(model) -> np.ndarray:
-    """Current staff who may be offered training: no training completed recently, no gain pending."""
+    """Current staff who may be offered training: no training completed recently, no gain pending.
+    (Tested on the whole columns, masked by ``active``: cheaper than gathering the active rows.)"""
     st = model.staff
-    rows = st.active_rows()
-    ok = eligible(st.last_training[rows], st.gain_step[rows], model.step_index, retrain_interval(model))
-    return rows[ok]
+    n = st.size
+    ok = eligible(st.last_training[:n], st.gain_step[:n], model.step_index, retrain_interval(model))
+    ok &= st.active[:n]
+    return np.flatnonzero(ok)
 
 
 def apply_due_gains(model) -> None:
     """Gains whose delay is over become skill (and start decaying if not used: practice)."""
     st = model.staff
-    rows = st.active_rows()
-    gain_step = st.gain_step[rows]
-    due = rows[(gain_step != NEVER) & (gain_step <= model.step_index)]
+    n = st.size
+    gain_step = st.gain_step[:n]
+    due = np.flatnonzero((gain_step <= model.step_index) & (gain_step != NEVER) & st.active[:n])
     if len(due):
         gain = st.pending_gain[due]
         st.skill[due] = np.minimum(1.0, st.skill[due] + gain)
@@ -116,10 +118,9 @@ def _train(model, money, carry, modality: str, targeting: str, cost_per_real: fl
     new_carry = np.minimum(available - spent, cost)
     if quota.sum() == 0:
         return 0.0, new_carry
-    skill = st.skill[rows]
     noise = rng.random(len(rows))
     if targeting == "furthest":
-        keys = skill + 1e-6 * noise
+        keys = st.skill[rows] + 1e-6 * noise
     elif targeting == "most_impacted":
         keys = IMPACT_PRIORITY[st.job_family[rows]] + noise
     else:

@@ -37,9 +37,11 @@ def step(model) -> None:
     rows = st.active_rows()
     st.age[rows] += 1.0 / model.steps_per_year
     digital = st.job_family[rows] == DIGITAL
-    yearly = np.where(digital, min(sc.departure_rate + sc.digital_departure_extra, 1.0), sc.departure_rate)
+    # The two departure probabilities (others, digital staff), looked up for each staff member.
+    rates = np.array([sc.departure_rate, min(sc.departure_rate + sc.digital_departure_extra, 1.0)])
+    probability = departure_probability(rates, model.steps_per_year)[digital.view(np.uint8)]
     draw = rng.random(len(rows))
-    leaves = leaving(st.age[rows], sc.retirement_age, draw, departure_probability(yearly, model.steps_per_year))
+    leaves = leaving(st.age[rows], sc.retirement_age, draw, probability)
     gone = rows[leaves]
     retired = int((st.age[gone] >= sc.retirement_age).sum())
     model.counters["retirements"] += retired
