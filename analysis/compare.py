@@ -758,9 +758,18 @@ def compare_design(
 ) -> pd.DataFrame:
     """:func:`compare_to_baseline` level by level of the panel columns (against the shared baseline,
     counted once, or the level's own), paired on seed and parameter set. Columns: panels, then those
-    of :func:`compare_to_baseline`."""
+    of :func:`compare_to_baseline`.
+
+    With parameter sets (``design.param_sets``), the differences and their intervals are those of
+    :func:`analysis.robustness.design_differences`: the interval of the mean over the parameter sets
+    (which includes parameter uncertainty), with the parameter/seed split (``method`` is not used)."""
     if design.baseline is None:
         raise KeyError("no baseline: pass one (e.g. --baseline business_as_usual)")
+    if design.param_sets:
+        from analysis.robustness import design_differences
+
+        return design_differences(outcomes, design, metrics if metrics is not None else metric_columns(outcomes),
+                                  level=level)  # fmt: skip
     out = prepare(outcomes, design)
     frames = []
     for lv, frame in _panel_frames(out, design):
@@ -884,12 +893,7 @@ def multi_criteria(
     n_runs = bad.groupby(keys, dropna=False, sort=False).size() if keys else pd.Series([len(bad)])
     diffs = probs = None
     if design.baseline is not None:
-        if design.param_sets:  # intervals over parameter sets, split into parameter and seed spread
-            from analysis.robustness import design_differences
-
-            diffs = design_differences(bad, design, criteria, level=level).set_index([*keys, "metric"])
-        else:
-            diffs = compare_design(bad, design, criteria, level=level).set_index([*keys, "metric"])
+        diffs = compare_design(bad, design, criteria, level=level).set_index([*keys, "metric"])
         probs = beat_probabilities(bad, design, criteria).set_index([*keys, "metric"])
     frames = dict(_panel_frames(bad, design)) if design.param_sets else {}
     rows, rank_rows = [], []

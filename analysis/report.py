@@ -49,7 +49,7 @@ from analysis.compare import (
 )
 from analysis.i18n import check_lang, column_title, scenario_title
 from analysis.load import LoadReport, load, load_collectivites, run_table, scan
-from analysis.robustness import RobustnessResult, design_differences, design_robustness, group_label
+from analysis.robustness import RobustnessResult, design_robustness, group_label
 from sim import outcomes as reg
 
 #: Collectivité tables read for the maps and aggregates, at most.
@@ -314,10 +314,7 @@ def collect(
         criteria_metrics.append(cost_metric)
     if design.baseline is not None and design.by:
         try:
-            if design.param_sets:  # intervals over parameter sets, split into parameter and seed spread
-                differences = design_differences(absolute_gaps(outcomes), design, mets, level=level)
-            else:
-                differences = compare_design(absolute_gaps(outcomes), design, mets, level=level, method=method)
+            differences = compare_design(absolute_gaps(outcomes), design, mets, level=level, method=method)
             ranking, criteria = multi_criteria(
                 outcomes, design, criteria_metrics, weights=weights, cost=cost_metric, level=level
             )

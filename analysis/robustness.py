@@ -148,11 +148,15 @@ def _value(outcomes: pd.DataFrame, metric: str) -> pd.Series:
     return s.abs() if registry.get(metric).absolute or metric.startswith("gap_") else s
 
 
-def paired_differences(outcomes: pd.DataFrame, metric: str, a: str, b: str, member: str = MEMBER) -> pd.DataFrame:
-    """Differences ``a - b`` of one metric, paired by (parameter set, seed): columns member, seed, value."""
+def paired_differences(
+    outcomes: pd.DataFrame, metric: str, a: str, b: str, member: str = MEMBER, *, absolute: bool = True
+) -> pd.DataFrame:
+    """Differences ``a - b`` of one metric, paired by (parameter set, seed): columns member, seed, value.
+    Signed gaps count by their absolute value unless ``absolute`` is False."""
     cols = [member, "seed"]
-    va = outcomes[outcomes["scenario"] == a].assign(v=_value(outcomes, metric))[[*cols, "v"]]
-    vb = outcomes[outcomes["scenario"] == b].assign(v=_value(outcomes, metric))[[*cols, "v"]]
+    values = _value(outcomes, metric) if absolute else outcomes[metric].astype(float)
+    va = outcomes[outcomes["scenario"] == a].assign(v=values)[[*cols, "v"]]
+    vb = outcomes[outcomes["scenario"] == b].assign(v=values)[[*cols, "v"]]
     for name, v in ((a, va), (b, vb)):
         if v.duplicated(cols).any():
             raise ValueError(f"scenario {name} has several runs of the same (parameter set, seed)")
@@ -405,10 +409,13 @@ def beat_probabilities(
     return pd.DataFrame(rows, columns=cols)
 
 
-def design_differences(outcomes: pd.DataFrame, design, metrics: Sequence[str], *, level: float = 0.95) -> pd.DataFrame:
-    """Expected difference of each group against the baseline (group minus baseline, signed gaps by
-    their absolute value), paired by (parameter set, seed), with an interval over the parameter sets
-    and the split of the spread into parameter uncertainty and seed noise (:func:`variance_split`).
+def design_differences(
+    outcomes: pd.DataFrame, design, metrics: Sequence[str], *, level: float = 0.95, absolute: bool = False
+) -> pd.DataFrame:
+    """Expected difference of each group against the baseline (group minus baseline; signed gaps by
+    their absolute value with ``absolute``, as they are otherwise, like :func:`analysis.compare.compare_design`),
+    paired by (parameter set, seed), with an interval over the parameter sets and the split of the
+    spread into parameter uncertainty and seed noise (:func:`variance_split`).
 
     The columns of :func:`analysis.compare.compare_design` (``diff``, ``ci_low``/``ci_high``: the
     ``level`` t interval of the mean over parameter sets, each set counting once with its mean over
@@ -436,13 +443,15 @@ def design_differences(outcomes: pd.DataFrame, design, metrics: Sequence[str], *
                 continue
             for m in mets:
                 try:
-                    d = paired_differences(runs, m, label, base, PARAM_SET).dropna(subset=["value"])
+                    d = paired_differences(runs, m, label, base, PARAM_SET, absolute=absolute)
                 except ValueError:  # the same (parameter set, seed) twice: not paired
                     continue
+                d = d.dropna(subset=["value"])
                 if d.empty:
                     continue
                 split = variance_split(d, level)
-                b = runs[runs["scenario"] == base].assign(v=_value(runs, m))
+                b = runs[runs["scenario"] == base]
+                b = b.assign(v=_value(b, m) if absolute else b[m].astype(float))
                 b = b.merge(d[["member", "seed"]], left_on=[PARAM_SET, "seed"], right_on=["member", "seed"])
                 mean_b = float(b.groupby(PARAM_SET)["v"].mean().mean())
                 set_means = d.groupby("member")["value"].mean()
