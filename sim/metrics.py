@@ -32,6 +32,8 @@ from sim.state import (
 
 #: Collectivités under the open-data obligation: 3,500 inhabitants or more (seed 002 L1635-1637).
 OPEN_DATA_OBLIGATION_POP = 3500.0
+#: Communes and EPCI from this population stand for métropoles and large agglomérations (OpenDataFrance).
+LARGE_LOCAL_POP = 100_000.0
 
 
 def gini(x: np.ndarray) -> float:
@@ -124,6 +126,8 @@ def collect(model) -> None:
     put("all", "all", "open_data_share", c.open_data.mean())
     obliged = c.population >= OPEN_DATA_OBLIGATION_POP
     put("all", "all", "open_data_obliged_share", c.open_data[obliged].mean() if obliged.any() else np.nan)
+    large = (c.kind <= 1) & (c.population >= LARGE_LOCAL_POP)
+    put("all", "all", "open_data_large_share", c.open_data[large].mean() if large.any() else np.nan)
     put("all", "all", "pooled_share", (c.pool[communes] >= 0).mean() if communes.any() else 0.0)
     put("all", "all", "strategy_share", c.has_strategy.mean())
     put("all", "all", "monitoring_share", c.has_monitoring.mean())

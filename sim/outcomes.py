@@ -237,6 +237,10 @@ DECLARED: tuple[Outcome, ...] = (
     _o("open_data_obliged_share", "Obliged collectivités publishing open data",
        "Collectivités soumises à l'obligation publiant des données ouvertes", "share", "share", HIGHER, "adoption",
        "Share of the collectivités under the open-data obligation (3,500 inhabitants or more) that publish open data."),
+    _o("open_data_large_share", "Large local collectivités publishing open data",
+       "Grandes collectivités locales publiant des données ouvertes", "share", "share", HIGHER, "adoption",
+       "Share of the communes and EPCI of 100,000 inhabitants or more that publish open data (métropoles and large "
+       "agglomérations)."),
     _o("staff_per_1000_inh", "Staff per 1,000 inhabitants", "Agents pour 1 000 habitants", "staff / 1,000 inh.",
        "number", NEUTRAL, "context", "Staff of the collectivités per 1,000 inhabitants."),
     _o("strategy_share", "Collectivités with a digital strategy", "Collectivités dotées d'une stratégie numérique",

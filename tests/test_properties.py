@@ -190,4 +190,10 @@ def test_invariants_hold_over_territories_and_behavioural_priors(
         check_step_invariants(model, {}, carry_before)
     # The outputs are well formed: every metric finite except the gaps a tiny territory may lack.
     bad = {r[4] for r in model.records if not np.isfinite(r[5])}
-    assert bad <= {"gap_size", "gap_rural_urban", "gap_top_decile", "open_data_obliged_share"}, bad
+    assert bad <= {
+        "gap_size",
+        "gap_rural_urban",
+        "gap_top_decile",
+        "open_data_obliged_share",
+        "open_data_large_share",
+    }, bad
