@@ -685,12 +685,12 @@ def _executive_summary(data: ReportData) -> str:
         intro = tr(
             lang,
             f"Each scenario is compared with <b>{html.escape(base)}</b> on the same territories, under <b>{k} "
-            f"parameter sets</b> {_source_text(data)} ({n_seeds} seeds each: same seed = same territory and same "
+            f"parameter sets</b> {_source_text(data)}, with {n_seeds} seeds each (same seed = same territory and same "
             f"chance events){_after(data.years, lang)}. <b>The intervals include parameter uncertainty</b>: they are "
             f"over the parameter sets, and “better under k of {k} parameter sets” says how sure.",
             f"Chaque scénario est comparé à <b>{html.escape(base)}</b> sur les mêmes territoires, sous <b>{k} jeux de "
-            f"paramètres</b> {_source_text(data)} ({n_seeds} graines chacun : même graine = même territoire et mêmes "
-            f"aléas){_after(data.years, lang)}. <b>Les intervalles incluent l'incertitude sur les paramètres</b> : ils "
+            f"paramètres</b> {_source_text(data)}, avec {n_seeds} graines chacun (même graine = même territoire et "
+            f"mêmes aléas){_after(data.years, lang)}. <b>Les intervalles incluent l'incertitude sur les paramètres</b> : ils "
             f"portent sur les jeux de paramètres, et « mieux pour k jeux de paramètres sur {k} » dit avec quelle "
             "certitude.",
         )
