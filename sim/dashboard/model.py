@@ -32,7 +32,6 @@ logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at I
 
 #: Choice in the select boxes that keeps whatever the scenario preset says.
 AS_SCENARIO = "as in scenario"
-#: Levers whose spending the page shows (investment and own training are the collectivités' own).
 #: Territory sizes and horizons offered by the page (any value in the config's range is accepted).
 TERRITORY_SIZES = (100, 250, 500, 1000, 2000, 5000)
 HORIZONS = (2, 5, 10, 15, 20)
