@@ -15,10 +15,21 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from sim.config import Config, register_configs, to_config
-from sim.run import RunResult, run_simulation
+from sim.config import Config, register_configs
+from sim.run import RunResult, as_config, run_simulation
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+def _conf_dir() -> Path:
+    """The Hydra configs: ``sim/conf`` in an installed wheel (conf/ is shipped as package data,
+    pyproject.toml), ``conf/`` at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"no Hydra configs (config.yaml) in {here / 'conf'} or {here.parent / 'conf'}")
+
+
+CONF_DIR = _conf_dir()
 
 
 def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
@@ -37,8 +48,9 @@ def run(
     overrides: Sequence[str] = (),
     keep_model: bool = False,
 ) -> RunResult:
-    """Validate and run one configuration; write its files into ``out_dir`` when given."""
-    config = to_config(cfg)
+    """Validate and run one configuration; write its files into ``out_dir`` when given (with
+    the rules of a run directory: lock, skip when complete, error.json; docs/SWEEPS.md)."""
+    config = as_config(cfg)
     return run_simulation(
         config, Path(out_dir) if out_dir is not None else None, overrides=list(overrides), keep_model=keep_model
     )
