@@ -8,6 +8,7 @@ result = run(cfg, out_dir="out")   # also writes the run's files
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +31,20 @@ def _conf_dir() -> Path:
 
 
 CONF_DIR = _conf_dir()
+
+
+def _plugins_on_path() -> None:
+    """Make the project's Hydra plugins (hydra_plugins/sim_sweeps, the default sweeper and
+    launcher) findable from a source checkout. Hydra finds plugins by listing the
+    ``hydra_plugins`` namespace package along ``sys.path``; an editable install made by a recent
+    setuptools imports the project through an import hook that such a listing does not see.
+    Installed from a wheel, the plugins are in site-packages and this does nothing."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "hydra_plugins" / "sim_sweeps").is_dir() and str(root) not in sys.path:
+        sys.path.append(str(root))
+
+
+_plugins_on_path()
 
 
 def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:

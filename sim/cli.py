@@ -37,17 +37,6 @@ log = logging.getLogger("sim")
 register_configs()
 
 
-def _plugins_on_path() -> None:
-    """Make the project's Hydra plugins findable from a source checkout. Hydra finds plugins by
-    listing the ``hydra_plugins`` namespace package along ``sys.path``; an editable install made
-    by a recent setuptools imports the project through an import hook that such a listing does
-    not see. Installed from a wheel, the plugins are in site-packages and this does nothing."""
-    root = Path(__file__).resolve().parent.parent
-    if (root / "hydra_plugins" / "sim_sweeps").is_dir() and str(root) not in sys.path:
-        sys.path.append(str(root))
-
-
-_plugins_on_path()
 # A joblib worker imports this module to unpickle its first job: from then on it exits if the
 # sweep's process dies (the task function does the same in any job's process).
 watch_sweep_parent_from_env(workers_only=True)

@@ -111,7 +111,7 @@ def test_an_invalid_value_stops_the_sweep_before_anything_runs(tmp_path):
     proc = sim(
         "-m",
         *TINY,
-        "seed=0,1",
+        "seed=0,-1",
         "training.budget_eur_per_staff=0,-5",
         "training.targeting=universal,best",
         f"hydra.sweep.dir={sweep}",
@@ -119,7 +119,8 @@ def test_an_invalid_value_stops_the_sweep_before_anything_runs(tmp_path):
     )
     assert proc.returncode == 2
     err = proc.stderr
-    assert "6 of 8 jobs have invalid values" in err
+    assert "7 of 8 jobs have invalid values" in err  # all but seed=0, budget 0, universal
+    assert "seed=-1 is below its minimum 0" in err
     assert "training.budget_eur_per_staff=-5.0 is below its minimum 0.0" in err
     assert "training.targeting='best' is not allowed; allowed values: universal, furthest, most_impacted" in err
     assert "Traceback" not in err and len(err.splitlines()) < 12
