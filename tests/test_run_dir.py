@@ -16,7 +16,7 @@ import pytest
 
 from sim import provenance, store
 from sim.config import ConfigError
-from sim.run import InjectedFailure, RunResult, config_dict, run_simulation
+from sim.run import InjectedFailure, RunResult, config_dict, record_failure, run_simulation
 from sim.store import ERROR, MANIFEST, SUPERSEDED, JobLocked
 from tests.conftest import small_config
 
@@ -84,22 +84,21 @@ def test_stale_temporary_files_of_a_killed_run_are_removed(tmp_path):
 
 # ------------------------------------------------------------------------- what a manifest certifies
 def test_the_manifest_certifies_the_bytes_this_run_wrote(tmp_path, monkeypatch):
-    # Another writer replaces a table between our write and our manifest: the manifest holds
-    # the checksum of our bytes, so the directory is not complete (and a relaunch redoes it).
+    # Another writer replaces a table right after ours lands: the manifest holds the checksum
+    # of our bytes, so the directory is not complete (and a relaunch redoes it).
     out = tmp_path / "job"
-    real = store.write_parquet
+    real_replace = os.replace
 
-    def then_overwritten(df, path):
-        digest = real(df, path)
-        if path.name == "collectivites.parquet":
-            path.write_bytes(b"another process's data")
-        return digest
+    def then_overwritten(src, dst):
+        real_replace(src, dst)
+        if Path(dst).name == "collectivites.parquet":
+            Path(dst).write_bytes(b"another process's data")
 
-    monkeypatch.setattr(store, "write_parquet", then_overwritten)
+    monkeypatch.setattr(store.os, "replace", then_overwritten)
     result = run(out)
     assert result.manifest["files"]["collectivites.parquet"] != store.sha256(out / "collectivites.parquet")
     assert not store.is_complete(out)
-    monkeypatch.setattr(store, "write_parquet", real)
+    monkeypatch.setattr(store.os, "replace", real_replace)
     assert not run(out).skipped and store.is_complete(out)
 
 
@@ -189,6 +188,20 @@ def test_error_json_never_sits_beside_a_manifest(tmp_path, monkeypatch):
     monkeypatch.delenv("SIM_INJECT_FAILURE")
     run(out, seed=1)
     assert (out / MANIFEST).exists() and not (out / ERROR).exists()
+
+
+def test_a_failure_recorded_in_a_directory_holding_a_run_moves_that_run_aside(tmp_path):
+    # The command line records a job refused by validation (when the sweep's up-front check
+    # is off) with record_failure: the earlier complete run does not stay beside error.json.
+    out = tmp_path / "job"
+    first = run(out)
+    assert record_failure(out, ConfigError("Invalid configuration: x"), ["seed=0"])
+    assert (out / ERROR).exists() and not (out / MANIFEST).exists()
+    (kept,) = (out / SUPERSEDED).iterdir()
+    assert store.is_complete(kept, first.manifest["config_hash"])
+    with store.job_lock(out):  # another process writing: nothing recorded
+        assert not record_failure(out, RuntimeError("late"), [])
+    assert "Invalid configuration" in json.loads((out / ERROR).read_text())["error"]
 
 
 def test_a_refused_configuration_touches_nothing(tmp_path):
