@@ -268,6 +268,59 @@ def _freeze_imports() -> None:
     _frozen.append(True)
 
 
+def run_job_lean(hydra_context, task_function, config: DictConfig, task_cfg: DictConfig) -> JobReturn:
+    """Hydra's ``run_job`` (hydra/core/utils.py, Hydra 1.3) for a job of a sweep, without its
+    two deep copies: ``config`` and ``task_cfg`` (the same configuration without its ``hydra``
+    node, :meth:`JobComposer.compose_task`) are fresh objects made for this job. Same output
+    directory, ``.hydra/`` files, job log, environment, callbacks and return; ``hydra.job.chdir``
+    is honoured."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import JobRuntime, _flush_loggers, _save_config, configure_log, env_override
+
+    callbacks = hydra_context.callbacks
+    old_cwd = os.getcwd()
+    orig_hydra_cfg = HydraConfig.instance().cfg
+    HydraConfig.instance().set_config(config)  # for the evaluation of the output directory
+    output_dir = os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")), str(config.hydra.sweep.subdir))
+    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+        config.hydra.runtime.output_dir = os.path.abspath(output_dir)
+    HydraConfig.instance().set_config(config)
+    chdir = False
+    try:
+        hydra_cfg = HydraConfig.instance().cfg  # a copy of config's hydra node, made for this job
+        ret = JobReturn(cfg=task_cfg, hydra_cfg=hydra_cfg)
+        ret.overrides = OmegaConf.to_container(config.hydra.overrides.task)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        chdir = bool(hydra_cfg.hydra.job.chdir)
+        if chdir:
+            os.chdir(output_dir)
+            ret.working_dir = output_dir
+        else:
+            ret.working_dir = os.getcwd()
+        configure_log(config.hydra.job_logging, config.hydra.verbose)
+        if config.hydra.output_subdir is not None:
+            hydra_output = Path(config.hydra.runtime.output_dir) / Path(config.hydra.output_subdir)
+            _save_config(task_cfg, "config.yaml", hydra_output)
+            _save_config(hydra_cfg, "hydra.yaml", hydra_output)
+            _save_config(config.hydra.overrides.task, "overrides.yaml", hydra_output)
+        with env_override(hydra_cfg.hydra.job.env_set):
+            callbacks.on_job_start(config=config, task_function=task_function)
+            try:
+                ret.return_value = task_function(task_cfg)
+                ret.status = JobStatus.COMPLETED
+            except Exception as e:  # noqa: BLE001 (as in Hydra: the failure is the job's return)
+                ret.return_value = e
+                ret.status = JobStatus.FAILED
+        ret.task_name = JobRuntime.instance().get("name")
+        _flush_loggers()
+        callbacks.on_job_end(config=config, job_return=ret)
+        return ret
+    finally:
+        HydraConfig.instance().cfg = orig_hydra_cfg
+        if chdir:
+            os.chdir(old_cwd)
+
+
 def run_jobs(
     hydra_context,
     master_config: DictConfig,
@@ -276,9 +329,10 @@ def run_jobs(
     token: str,
     on_done: Callable[[JobReturn], None] | None = None,
 ) -> list[JobReturn]:
-    """Run jobs one after the other in this process, each through Hydra's ``run_job`` (its
-    own directory, ``.hydra/`` files and log), with compositions cached for the sweep."""
-    from hydra.core.utils import configure_log, run_job, setup_globals
+    """Run jobs one after the other in this process, each like Hydra's ``run_job`` does (its
+    own directory, ``.hydra/`` files and log; :func:`run_job_lean`), with compositions cached
+    for the sweep."""
+    from hydra.core.utils import configure_log, setup_globals
 
     setup_globals()
     _freeze_imports()
@@ -286,7 +340,7 @@ def run_jobs(
     out: list[JobReturn] = []
     for idx, overrides in jobs:
         try:
-            cfg = composer.compose(overrides)
+            cfg, task_cfg = composer.compose(overrides), composer.compose_task(overrides)
         except Exception as exc:  # validated up front: only if the configs changed meanwhile
             log.exception("composition of job %d failed", idx)
             ret = failed_return(overrides, f"composition failed: {type(exc).__name__}: {exc}")
@@ -294,15 +348,7 @@ def run_jobs(
             with open_dict(cfg):
                 cfg.hydra.job.id = f"{cfg.hydra.job.name}_{idx}"
                 cfg.hydra.job.num = idx
-            ret = _slim(
-                run_job(
-                    hydra_context=hydra_context,
-                    task_function=task_function,
-                    config=cfg,
-                    job_dir_key="hydra.sweep.dir",
-                    job_subdir_key="hydra.sweep.subdir",
-                )
-            )
+            ret = _slim(run_job_lean(hydra_context, task_function, cfg, task_cfg))
             configure_log(master_config.hydra.hydra_logging, master_config.hydra.verbose)
         out.append(ret)
         if on_done is not None:

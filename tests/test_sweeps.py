@@ -99,6 +99,47 @@ def test_the_fast_composition_gives_what_hydra_composes(overrides):
         assert OmegaConf.to_container(composer.compose_task(overrides)) == OmegaConf.to_container(task_config(hydras))
 
 
+def test_the_lean_run_job_does_what_hydras_run_job_does(tmp_path):
+    # run_job_lean skips two deep copies of Hydra's run_job: same directory, .hydra files,
+    # task configuration and return.
+    from hydra import initialize_config_dir
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import run_job, setup_globals
+    from hydra.types import HydraContext, RunMode
+    from omegaconf import OmegaConf
+
+    from sim.config import register_configs
+    from sim.sweeps import JobComposer, run_job_lean
+
+    register_configs()
+    seen, outcomes = [], []
+
+    def task(cfg):
+        seen.append(OmegaConf.to_container(cfg))
+        return {"n": len(seen)}
+
+    overrides = ["scenario=mediation", "seed=3", "training.budget_eur_per_staff=20"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        setup_globals()
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", [f"hydra.sweep.dir={tmp_path}"], RunMode.MULTIRUN)
+        ctx = HydraContext(config_loader=loader, callbacks=Callbacks(master))
+        composer = JobComposer(loader, master)
+        for lean in (False, True):
+            if lean:
+                ret = run_job_lean(ctx, task, composer.compose(overrides), composer.compose_task(overrides))
+            else:
+                cfg = loader.load_sweep_config(master, overrides)
+                ret = run_job(task, cfg, "hydra.sweep.dir", "hydra.sweep.subdir", hydra_context=ctx)
+            files = {
+                p.name: p.read_text() for p in (tmp_path / job_dir_name(",".join(sorted(overrides)))).glob(".hydra/*")
+            }
+            outcomes.append((ret.status, ret.return_value["n"] > 0, ret.overrides, ret.working_dir, files))
+    assert len(outcomes[0][4]) == 3 and outcomes[0] == outcomes[1]
+    assert seen[0] == seen[1]
+
+
 @pytest.mark.parametrize("scenario", sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml")))
 def test_the_fast_conversion_to_config_gives_what_to_config_gives(scenario):
     cfg = compose_config([f"scenario={scenario}", "stress=[lockdown,budget_cut]", "seed=5"])
