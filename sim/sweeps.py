@@ -9,7 +9,9 @@ The Hydra plugins of ``hydra_plugins/sim_sweeps`` (the ``sim`` sweeper and the `
   applied to a copy, which takes milliseconds instead of the ~0.15 s of a full composition;
 - :func:`validate_jobs` checks every job of a sweep before the first one runs;
 - :func:`run_jobs` runs a batch of jobs in one process (a worker, an array task or the
-  launching process), each through Hydra's ``run_job`` into its own directory;
+  launching process), each into its own directory as Hydra's ``run_job`` does, without its deep
+  copies (:func:`run_job_lean`), freeing each model before the next job;
+- :func:`run_in_workers` runs batches in worker processes started from a forkserver;
 - :func:`summarize` turns the jobs' returns into the summary table and the exit status;
 - :func:`watch_parent` makes a worker exit when the process that launched it dies.
 """
