@@ -24,6 +24,7 @@ import sys
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from sim import store
@@ -143,6 +144,22 @@ def set_aside_different_run(out_dir: Path, expected_hash: str, code_hash: str | 
     return store.set_aside(Path(out_dir), old.get("_reason", ""))
 
 
+@contextmanager
+def freed_on_exit():
+    """Free what a run made when it ends. The model and its agents refer to each other, so
+    only the garbage collector frees them, at its next full collection: a sweep would hold
+    several finished models (issue 12). A full collection looks at every object of the process
+    (about 0.1 s with numpy, pandas, Mesa and Hydra imported), so the objects that exist before
+    the run are set aside for it (``gc.freeze``) and put back after (``gc.unfreeze``): the
+    collection looks only at what the run made."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.unfreeze()
+
+
 def _simulate(cfg: Config, writing: bool, timings: dict):
     from sim import io
     from sim.model import TransitionModel
@@ -196,71 +213,70 @@ def run_simulation(
     timings: dict[str, float] = {}
     if out_dir is None:
         _inject_failure(cfg.seed)
-        model, tables = _simulate(cfg, False, timings)
-        manifest = {"config": cdict, "seed": cfg.seed, "config_hash": chash, "timings": timings}
-        result = RunResult(manifest, tables=tables, model=model if keep_model else None)
-        del model
-        if not keep_model:
-            gc.collect()  # the model and its agents refer to each other: free them now, not at
-        return result  # Python's next full collection (memory must not grow over a sweep)
+        with freed_on_exit():
+            model, tables = _simulate(cfg, False, timings)
+            manifest = {"config": cdict, "seed": cfg.seed, "config_hash": chash, "timings": timings}
+            result = RunResult(manifest, tables=tables, model=model if keep_model else None)
+            del model
+        return result
 
     from sim.provenance import provenance
 
     out = Path(out_dir)
     prov = provenance()
     run_id = uuid.uuid4().hex
-    with store.job_lock(out):
-        store.clean_stale_tmp(out)
-        state, old = store.run_state(out, chash, prov["code_hash"])
-        if state == "complete" and skip_complete:
-            log.info("complete outputs already in %s (same configuration, seed and model code): skipped", out)
-            store.remove_error(out)
-            return RunResult(old, directory=out, skipped=True)
-        try:
-            if state != "absent":
-                store.set_aside(out, (old or {}).get("_reason", "a run being redone"))
-            _inject_failure(cfg.seed)
-            want_figures = cfg.simulation.figures if figures is None else figures
-            model, tables = _simulate(cfg, True, timings)
-            t_write = time.perf_counter()
-            files = {
-                name: store.write_parquet(tables[name.removesuffix(".parquet")], out / name) for name in OUTPUT_TABLES
-            }
-            if "staff" in tables:
-                files["staff.parquet"] = store.write_parquet(tables["staff"], out / "staff.parquet")
-            if want_figures:
-                from sim.figures import write_figures
+    with freed_on_exit():
+        with store.job_lock(out):
+            store.clean_stale_tmp(out)
+            state, old = store.run_state(out, chash, prov["code_hash"])
+            if state == "complete" and skip_complete:
+                log.info("complete outputs already in %s (same configuration, seed and model code): skipped", out)
+                store.remove_error(out)
+                return RunResult(old, directory=out, skipped=True)
+            try:
+                if state != "absent":
+                    store.set_aside(out, (old or {}).get("_reason", "a run being redone"))
+                _inject_failure(cfg.seed)
+                want_figures = cfg.simulation.figures if figures is None else figures
+                model, tables = _simulate(cfg, True, timings)
+                t_write = time.perf_counter()
+                files = {
+                    name: store.write_parquet(tables[name.removesuffix(".parquet")], out / name)
+                    for name in OUTPUT_TABLES
+                }
+                if "staff" in tables:
+                    files["staff.parquet"] = store.write_parquet(tables["staff"], out / "staff.parquet")
+                if want_figures:
+                    from sim.figures import write_figures
 
-                for name in write_figures(
-                    tables["timeseries"], tables["collectivites"], out, title=f"({cfg.scenario_name})"
-                ):
-                    files[name] = store.sha256(out / name)  # we hold the lock: our own file
-            store.remove_error(out)
-            timings["write_s"] = time.perf_counter() - t_write
-            manifest = store.write_manifest(
-                out,
-                {
-                    "run_id": run_id,
-                    "seed": cfg.seed,
-                    "config": cdict,
-                    "config_hash": chash,
-                    "overrides": list(overrides),
-                    "wall_time_s": round(time.perf_counter() - t_start, 3),
-                    "timings": {k: round(v, 4) for k, v in timings.items()},
-                    "n_steps": model.n_steps,
-                    "host": socket.gethostname(),
-                    "files": files,
-                    **prov,
-                },
-            )
-        except Exception as exc:
-            if record_errors:
-                _record(out, exc, overrides, run_id)
-            raise
-    result = RunResult(manifest, tables=tables, directory=out, model=model if keep_model else None)
-    del model
-    if not keep_model:
-        gc.collect()  # see above
+                    for name in write_figures(
+                        tables["timeseries"], tables["collectivites"], out, title=f"({cfg.scenario_name})"
+                    ):
+                        files[name] = store.sha256(out / name)  # we hold the lock: our own file
+                store.remove_error(out)
+                timings["write_s"] = time.perf_counter() - t_write
+                manifest = store.write_manifest(
+                    out,
+                    {
+                        "run_id": run_id,
+                        "seed": cfg.seed,
+                        "config": cdict,
+                        "config_hash": chash,
+                        "overrides": list(overrides),
+                        "wall_time_s": round(time.perf_counter() - t_start, 3),
+                        "timings": {k: round(v, 4) for k, v in timings.items()},
+                        "n_steps": model.n_steps,
+                        "host": socket.gethostname(),
+                        "files": files,
+                        **prov,
+                    },
+                )
+            except Exception as exc:
+                if record_errors:
+                    _record(out, exc, overrides, run_id)
+                raise
+        result = RunResult(manifest, tables=tables, directory=out, model=model if keep_model else None)
+        del model
     return result
 
 

@@ -10,7 +10,7 @@ The Hydra plugins of ``hydra_plugins/sim_sweeps`` (the ``sim`` sweeper and the `
 - :func:`validate_jobs` checks every job of a sweep before the first one runs;
 - :func:`run_jobs` runs a batch of jobs in one process (a worker, an array task or the
   launching process), each into its own directory as Hydra's ``run_job`` does, without its deep
-  copies (:func:`run_job_lean`), freeing each model before the next job;
+  copies (:func:`run_job_lean`);
 - :func:`run_in_workers` runs batches in worker processes started from a forkserver;
 - :func:`summarize` turns the jobs' returns into the summary table and the exit status;
 - :func:`watch_parent` makes a worker exit when the process that launched it dies.
@@ -250,26 +250,6 @@ def failed_return(overrides: Sequence[str], message: str) -> JobReturn:
     return JobReturn(overrides=list(overrides), status=JobStatus.FAILED, _return_value=JobFailed(message))
 
 
-_frozen: list[bool] = []
-
-
-def _freeze_imports() -> None:
-    """Import what every job uses, then move every object alive to the garbage collector's
-    permanent generation: the collection that frees each finished model (sim.run) then looks
-    at the objects made since, not at every module, class and function of numpy, pandas, Mesa,
-    Hydra (about 0.1 s a collection otherwise)."""
-    if _frozen:
-        return
-    import gc
-
-    import sim.io
-    import sim.model  # noqa: F401
-
-    gc.collect()
-    gc.freeze()
-    _frozen.append(True)
-
-
 def run_job_lean(hydra_context, task_function, config: DictConfig, task_cfg: DictConfig) -> JobReturn:
     """Hydra's ``run_job`` (hydra/core/utils.py, Hydra 1.3) for a job of a sweep, without its
     two deep copies: ``config`` and ``task_cfg`` (the same configuration without its ``hydra``
@@ -337,7 +317,6 @@ def run_jobs(
     from hydra.core.utils import configure_log, setup_globals
 
     setup_globals()
-    _freeze_imports()
     composer = composer_for(token, hydra_context.config_loader, master_config)
     out: list[JobReturn] = []
     for idx, overrides in jobs:
