@@ -21,9 +21,11 @@ runs per core-minute: runs / (wall time x cores used) x 60.
 Where the time goes (``sim`` launcher): a sweep's wall time is a start-up plus a cost per run;
 sweeps of one run give the start-up, of which a fresh interpreter importing what a job needs
 gives the imports; the runs' manifests give each run's build, simulation, tables and writing
-times, and the rest of the per-run cost is Hydra's ``run_job``, composition, lock and checks. Memory: the peak resident memory (``ru_maxrss``) of the launching process after sweeps
-of 1 and of ``--memory-jobs`` jobs in that process (``sim`` launcher): it must not grow with the
-number of jobs.
+times, and the rest of the per-run cost is Hydra's ``run_job``, composition, lock and checks.
+
+Memory: the peak resident memory (``ru_maxrss``) of the launching process after sweeps of 1 and
+of ``--memory-jobs`` jobs in that process (``sim`` launcher), every job the same run in its own
+directory: it must not grow with the number of jobs.
 
 Results are printed and written to ``bench-results/sweeps-<UTC time>.{md,csv}`` (git-ignored).
 """
@@ -61,9 +63,15 @@ def launchers(workers: int, batch: int) -> dict[str, tuple[list[str], int]]:
     }
 
 
-def sweep(overrides: list[str], runs: int, args, workdir: Path) -> dict:
-    """One sweep in a fresh process: wall time, peak RSS of the launching process, exit."""
+def sweep(overrides: list[str], runs: int, args, workdir: Path, identical: bool = False) -> dict:
+    """One sweep in a fresh process: wall time, peak RSS of the launching process, exit.
+    ``identical``: the same run (seed ``--first-seed``) ``runs`` times, in different job
+    directories (through a parameter the default scenario ignores), to measure memory."""
     sweep_dir = Path(tempfile.mkdtemp(prefix="sweep-", dir=workdir))
+    if identical:
+        points = [f"seed={args.first_seed}", f"equal_budget_eur_per_staff=range(0,{runs})"]
+    else:
+        points = [f"seed=range({args.first_seed},{args.first_seed + runs})"]
     cmd = [
         sys.executable,
         "-m",
@@ -71,7 +79,7 @@ def sweep(overrides: list[str], runs: int, args, workdir: Path) -> dict:
         "-m",
         f"territory.n_communes={args.communes}",
         f"simulation.years={args.years}",
-        f"seed=range({args.first_seed},{args.first_seed + runs})",
+        *points,
         f"hydra.sweep.dir={sweep_dir}",
         *overrides,
     ]
@@ -167,10 +175,11 @@ def main(argv=None) -> int:
                 )
         memory = {}
         for jobs in (1, args.memory_jobs):
-            memory[jobs] = sweep(["hydra/launcher=sim"], jobs, args, work)["peak_rss_mb"]
+            memory[jobs] = sweep(["hydra/launcher=sim"], jobs, args, work, identical=True)["peak_rss_mb"]
             print(f"  memory: {jobs} job(s) in one process: peak {memory[jobs]:.0f} MB", flush=True)
         wall_one = statistics.median(one)
 
+    info["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows = []
     for name, runs in results.items():
         wall = statistics.median(r["wall_s"] for r in runs)
@@ -215,7 +224,8 @@ def markdown(info: dict, rows: list[dict], memory: dict, imports: float, wall_on
             f"Machine: {info['cpu']}, {info['cores']} cores; {info['python']} ({info['python_executable']}), "
             f"numpy {info['numpy']}, Mesa {info['mesa']}, Hydra {info['hydra']}; "
             f"PYTHONDONTWRITEBYTECODE={info['PYTHONDONTWRITEBYTECODE'] or '(unset)'}; "
-            f"load average at start {info['load_average_at_start']}."
+            f"load average at start {info['load_average_at_start']}, at end {info['load_average_at_end']} "
+            "(above the number of cores, other jobs shared the machine: figures are noisy)."
         ),
         (
             f"Command: `python -m benchmarks.sweeps --runs {args.runs} --communes {args.communes} --years {args.years} "
@@ -282,8 +292,9 @@ def markdown(info: dict, rows: list[dict], memory: dict, imports: float, wall_on
         lines += [
             "",
             (
-                f"Peak resident memory of the launching process (`sim` launcher, jobs in that process): "
-                f"{memory[first]:.0f} MB after {first} job, {memory[last]:.0f} MB after {last} jobs."
+                f"Peak resident memory of the launching process (`sim` launcher, jobs in that process), the same "
+                f"run (seed {args.first_seed}) {first} time and {last} times: "
+                f"{memory[first]:.0f} MB and {memory[last]:.0f} MB."
             ),
         ]
     return "\n".join(lines) + "\n"

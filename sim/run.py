@@ -144,6 +144,9 @@ def set_aside_different_run(out_dir: Path, expected_hash: str, code_hash: str | 
     return store.set_aside(Path(out_dir), old.get("_reason", ""))
 
 
+_freeing: list[bool] = []
+
+
 @contextmanager
 def freed_on_exit():
     """Free what a run made when it ends. The model and its agents refer to each other, so
@@ -151,13 +154,19 @@ def freed_on_exit():
     several finished models (issue 12). A full collection looks at every object of the process
     (about 0.1 s with numpy, pandas, Mesa and Hydra imported), so the objects that exist before
     the run are set aside for it (``gc.freeze``) and put back after (``gc.unfreeze``): the
-    collection looks only at what the run made."""
+    collection looks only at what the run made. Nested uses collect once, at the outermost exit
+    (a sweep's job wraps its configuration objects and its run)."""
+    if _freeing:  # nested (a sweep's job around its run): the outermost one collects
+        yield
+        return
+    _freeing.append(True)
     gc.freeze()
     try:
         yield
     finally:
         gc.collect()
         gc.unfreeze()
+        _freeing.pop()
 
 
 def _simulate(cfg: Config, writing: bool, timings: dict):

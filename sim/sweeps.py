@@ -314,27 +314,36 @@ def run_jobs(
     """Run jobs one after the other in this process, each like Hydra's ``run_job`` does (its
     own directory, ``.hydra/`` files and log; :func:`run_job_lean`), with compositions cached
     for the sweep."""
-    from hydra.core.utils import configure_log, setup_globals
+    from hydra.core.utils import setup_globals
+
+    from sim.run import freed_on_exit
 
     setup_globals()
     composer = composer_for(token, hydra_context.config_loader, master_config)
     out: list[JobReturn] = []
     for idx, overrides in jobs:
-        try:
-            cfg, task_cfg = composer.compose(overrides), composer.compose_task(overrides)
-        except Exception as exc:  # validated up front: only if the configs changed meanwhile
-            log.exception("composition of job %d failed", idx)
-            ret = failed_return(overrides, f"composition failed: {type(exc).__name__}: {exc}")
-        else:
-            with open_dict(cfg):
-                cfg.hydra.job.id = f"{cfg.hydra.job.name}_{idx}"
-                cfg.hydra.job.num = idx
-            ret = _slim(run_job_lean(hydra_context, task_function, cfg, task_cfg))
-            configure_log(master_config.hydra.hydra_logging, master_config.hydra.verbose)
+        with freed_on_exit():  # the job's configurations and run, collected when it ends
+            ret = _run_one(hydra_context, master_config, task_function, composer, idx, overrides)
         out.append(ret)
         if on_done is not None:
             on_done(ret)
     return out
+
+
+def _run_one(hydra_context, master_config, task_function, composer, idx, overrides) -> JobReturn:
+    from hydra.core.utils import configure_log
+
+    try:
+        cfg, task_cfg = composer.compose(overrides), composer.compose_task(overrides)
+    except Exception as exc:  # validated up front: only if the configs changed meanwhile
+        log.exception("composition of job %d failed", idx)
+        return failed_return(overrides, f"composition failed: {type(exc).__name__}: {exc}")
+    with open_dict(cfg):
+        cfg.hydra.job.id = f"{cfg.hydra.job.name}_{idx}"
+        cfg.hydra.job.num = idx
+    ret = _slim(run_job_lean(hydra_context, task_function, cfg, task_cfg))
+    configure_log(master_config.hydra.hydra_logging, master_config.hydra.verbose)
+    return ret
 
 
 class ProgressLog:
