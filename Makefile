@@ -4,9 +4,9 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= france,test,dashboard,slurm
+EXTRAS ?= france,test,dashboard,slurm,discovery
 
-.PHONY: run test lint format venv clean bench validate params dashboard check-wheel
+.PHONY: run test lint format venv clean bench validate params dashboard regression check-wheel
 ASSETS := $(VENV)/.solara-assets
 
 $(STAMP): pyproject.toml
@@ -65,6 +65,11 @@ clean:
 ## `make validate ARGS="--seeds 10 --docs"` also updates docs/VALIDATION.md).
 validate: $(STAMP)
 	$(PY) -m sim.validate $(ARGS)
+
+## Compare key outcomes with the saved regression baseline; `make regression ARGS=--update`
+## regenerates tests/regression_baseline.json (deliberately: its diff is read in review).
+regression: $(STAMP)
+	$(PY) -m sim.regression $(ARGS)
 
 ## Regenerate the parameter table docs/PARAMETERS.md from sim/config.py.
 params: $(STAMP)

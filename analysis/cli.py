@@ -1,4 +1,5 @@
-"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity)."""
+"""Command line: ``python -m analysis <command>`` (load, compare, plot, report, sensitivity, discover, calibrate,
+robustness)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.discover import add_discover_parser, cmd_discover
 from analysis.load import VERIFY_MODES, LoadReport
 
 log = logging.getLogger("analysis")
@@ -82,6 +84,51 @@ def _add_figure_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _parse_weights(items: Sequence[str] | None) -> dict[str, float] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(
+                f"--weights takes NAME=NUMBER items (a metric or adoption/fracture/cost), not {item!r}"
+            ) from None
+        if not sep:
+            raise ValueError(f"--weights takes NAME=NUMBER items, not {item!r}")
+    return out
+
+
+def _add_decision_options(p: argparse.ArgumentParser) -> None:
+    """Options of the decision-support outputs (report and compare)."""
+    p.add_argument(
+        "--lang", choices=("en", "fr"), default="en", help="language of the report and of the printed tables"
+    )
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        metavar="NAME=W",
+        help="weights of the multi-criteria ranking: a family (adoption, fracture, cost; 1 each by default, shared by "
+        "its criteria) or a metric, e.g. --weights fracture=2 cost=0 inhabitants_excluded_share=3",
+    )
+    p.add_argument(
+        "--panels",
+        nargs="+",
+        metavar="COLUMN",
+        help="swept columns compared level by level (default: the other varying columns, e.g. "
+        "equal_budget_eur_per_staff in the equal-budget experiment)",
+    )
+    p.add_argument(
+        "--param-sets",
+        nargs="+",
+        metavar="COLUMN",
+        help="swept columns that name parameter sets of an ensemble (default: columns such as ensemble.member, or "
+        "uncertain parameters of the model); runs are paired on seed and parameter set",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -98,7 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m analysis plot multirun/2026-11-23/17-45-00 -o figures/\n"
             "  python -m analysis report multirun/2026-11-23/17-45-00 -o report.html\n"
             "  python -m analysis sensitivity morris --param training.budget_eur_per_staff=0:500 \\\n"
-            "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n\n"
+            "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n"
+            "  python -m analysis calibrate --out calibration/v1\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n"
+            "  python -m analysis discover multirun/lhs --beats mediation --over business_as_usual \\\n"
+            "      --metric inhabitants_excluded_share -o discovery/\n\n"
             "Run 'python -m analysis COMMAND --help' for the options of a command."
         ),
     )
@@ -172,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", type=Path, help=FOLDER_HELP + "; or a tidy table written by 'load'")
     _add_comparison(p, "value of the grouping column to compare against (e.g. business_as_usual)")
+    _add_decision_options(p)
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
     p.add_argument(
         "-o",
@@ -204,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output-dir", type=Path, default=Path("figures"), help="folder for the figures")
     _add_grouping(p)
     _add_figure_options(p)
+    p.add_argument("--baseline", help="also draw the differences against this group, paired by seed")
+    p.add_argument("--lang", choices=("en", "fr"), default="en", help="language of the labels")
     _add_common(p)
 
     # report --------------------------------------------------------------------------------
@@ -229,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="report title")
     _add_figure_options(p)
     p.add_argument("--no-figures", action="store_true", help="tables only (faster)")
+    _add_decision_options(p)
+    p.add_argument("--pdf", nargs="?", const=True, metavar="FILE",
+                   help="also print the report to an A4 PDF with headless Chromium (default name: the HTML file's, .pdf)")  # fmt: skip
+    p.add_argument(
+        "--no-maps", action="store_true", help="no maps or territorial aggregates (no collectivité tables read)"
+    )
     _add_common(p)
 
     # sensitivity ---------------------------------------------------------------------------
@@ -305,6 +365,172 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the model runs (1 = sequential)")
     p.add_argument("-o", "--output-dir", type=Path, default=Path("sensitivity"), help="output folder")
     _add_common(p, verify=False)
+
+    # calibrate -----------------------------------------------------------------------------
+    p = sub.add_parser(
+        "calibrate",
+        formatter_class=_Formatter,
+        help="calibrate the uncertain parameters on observed targets (history matching, GP emulators)",
+        description=(
+            "History matching over successive waves (docs/CALIBRATION.md):\n"
+            "  1. a space-filling design (Latin hypercube) over the prior box of the uncertain parameters\n"
+            "     (every parameter declared with a prior in sim/config.py, or --params);\n"
+            "  2. the design's points x --seeds runs through the Hydra launchers, one sweep per wave\n"
+            "     (python -m sim -m ensemble.path=<design> ensemble.member=... seed=...);\n"
+            "  3. a Gaussian-process emulator per target (scikit-learn) on the mean over seeds;\n"
+            "  4. implausibility I = |z - E[f(x)]| / sqrt(V_obs + V_md + V_seed + V_emu) per target;\n"
+            "     a parameter set is ruled out when the largest I (or the second largest) exceeds the cut-off;\n"
+            "  5. the next wave samples the space not yet ruled out.\n"
+            "Targets are those tagged 'calibration' in sim/data/targets.yaml (python -m sim.targets lists\n"
+            "them); a target the model cannot measure (metric not recorded, date before the start) is\n"
+            "refused with the reason. Validation targets are never fitted: their fit is reported.\n\n"
+            "Writes into --out: calibration.json (settings), wave_<k>/ (design, runs, outputs, emulator\n"
+            "leave-one-out checks, summary), ensemble.parquet + ensemble.json (the calibrated parameter\n"
+            "sets, farthest-point ordered, with targets, waves and code version), targets_fit.csv,\n"
+            "plausible_sample.parquet and figures/. Relaunching the same command resumes: designs are\n"
+            "kept, complete runs are skipped, later waves are added (--waves may grow)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m analysis calibrate --out calibration/v1\n"
+            "  python -m analysis calibrate --out calibration/v1 --dry-run        # check targets, show the plan\n"
+            "  python -m analysis calibrate --out calibration/main --set simulation.start_year=2018 \\\n"
+            "      --drop-unavailable --points 250 --seeds 2 --waves 3 --jobs 2\n"
+            "  python -m analysis calibrate --out calibration/v1 --launcher slurm \\\n"
+            "      --hydra-arg hydra.launcher.partition=cpu --hydra-arg hydra.launcher.array_parallelism=100\n"
+            "  python -m analysis calibrate --list-targets --set simulation.start_year=2018\n\n"
+            "then run an experiment on the ensemble:\n"
+            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual\n"
+        ),
+    )
+    p.add_argument("--out", type=Path, default=Path("calibration/latest"), help="folder of the calibration")
+    p.add_argument("--waves", type=int, default=3, help="number of waves")
+    p.add_argument("--points", type=int, default=250, help="design points per wave")
+    p.add_argument("--seeds", type=int, default=2, help="seeds per design point (runs per wave = points x seeds)")
+    p.add_argument(
+        "--targets", nargs="+", metavar="ID", help="calibration targets to use (default: all tagged calibration)"
+    )
+    p.add_argument(
+        "--targets-file", type=Path, metavar="YAML", help="another target registry (default: sim/data/targets.yaml)"
+    )
+    p.add_argument("--params", nargs="+", metavar="PATH", help="parameters to calibrate (default: all with a prior)")
+    p.add_argument(
+        "--exclude-params", nargs="+", default=[], metavar="PATH", help="parameters to leave at their default"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fixed Hydra override for every run (repeatable), e.g. simulation.start_year=2018 territory=small",
+    )
+    p.add_argument("--cutoff", type=float, default=3.0, help="implausibility cut-off")
+    p.add_argument(
+        "--criterion",
+        choices=("max", "second-max"),
+        default="max",
+        help="combine targets by the largest or second largest implausibility",
+    )
+    p.add_argument(
+        "--drop-unavailable",
+        action="store_true",
+        help="calibrate on the targets the model can measure, listing and recording the others as dropped "
+        "(default: refuse)",
+    )
+    p.add_argument(
+        "--launcher",
+        default="joblib",
+        help="Hydra launcher of the sweeps: basic, joblib (with --jobs), slurm, submitit_local, or the name of "
+        "any launcher config (hydra/launcher=NAME)",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="joblib: parallel worker processes")
+    p.add_argument(
+        "--hydra-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Hydra argument for the sweeps (repeatable), e.g. hydra.launcher.partition=cpu",
+    )
+    p.add_argument("--pool", type=int, default=2**15, help="candidate points drawn to sample the plausible space")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the designs and of the emulator fits")
+    p.add_argument("--max-failed", type=float, default=0.1, help="largest share of failed runs a wave may have")
+    p.add_argument(
+        "--abc",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the waves, ABC-SMC (pyabc, extra 'abc') on the space left, with the emulators as "
+        "simulator and N particles; writes abc_posterior.parquet (0 = no)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="check the targets and show the sweep command; run nothing")
+    p.add_argument("--list-targets", action="store_true", help="list the targets and which ones the model can measure")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print the progress of each wave's sweep on stderr",
+    )
+
+    # robustness ----------------------------------------------------------------------------
+    p = sub.add_parser(
+        "robustness",
+        formatter_class=_Formatter,
+        help="compare scenarios under parameter uncertainty (runs of an ensemble experiment)",
+        description=(
+            "For runs that cross scenarios x parameter sets of a calibrated ensemble (ensemble.member) x\n"
+            "seeds (conf/experiment/ensemble_comparison.yaml), paired by (parameter set, seed):\n"
+            "  versus_baseline  probability that each scenario beats the baseline (share of parameter sets\n"
+            "                   whose mean over seeds is better; and per run pair), the expected difference\n"
+            "                   with its interval, the parameter range of the difference, and the split of\n"
+            "                   its variance between parameter uncertainty and seed noise\n"
+            "  pairwise         probability that each scenario beats each other one\n"
+            "  regret           per parameter set, the gap to the best scenario; mean and largest\n"
+            "  ranking          rank by expected value, probability of being best, range of ranks over\n"
+            "                   parameter sets, robust or not, and the scenarios it flips with\n"
+            "With --sensitivity: Sobol indices of each difference against the baseline over the uncertain\n"
+            "parameters (GP emulator of the per-parameter-set differences; SALib).\n"
+            "Directions (higher or lower is better) come from the outcome registry when present, else from\n"
+            "the adoption/fracture/cost lists of analysis.compare; --direction sets them."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n"
+            "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual \\\n"
+            "      --metrics maturity_mean inhabitants_excluded_share --sensitivity -o robust/\n"
+        ),
+    )
+    p.add_argument("input", type=Path, help=FOLDER_HELP)
+    p.add_argument("--baseline", default="business_as_usual", help="the reference scenario")
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        metavar="METRIC",
+        default=[
+            "maturity_mean",
+            "staff_illectronism_share",
+            "inhabitants_excluded_share",
+            "gap_size",
+            "cum_spend_levers_eur",
+        ],
+        help="end-of-run outcomes to compare (cum_ + a spend metric for costs)",
+    )
+    p.add_argument("--direction", nargs="+", default=[], metavar="METRIC=higher|lower", help="direction of a metric")
+    p.add_argument("--member-column", default="ensemble.member", help="the column naming the parameter set")
+    p.add_argument("--level", type=float, default=0.95, help="level of the intervals")
+    p.add_argument("--robust-share", type=float, default=0.9, help="share of parameter sets for a robust rank")
+    p.add_argument("--sensitivity", action="store_true", help="Sobol indices of the differences against the baseline")
+    p.add_argument("--n-sobol", type=int, default=1024, help="base sample of the Sobol indices (power of 2)")
+    p.add_argument(
+        "--sensitivity-params",
+        nargs="+",
+        metavar="PATH",
+        help="parameters of the sensitivity (default: those of the ensemble); fewer parameters need fewer parameter sets",
+    )
+    p.add_argument("-o", "--output-dir", type=Path, help="write the tables (CSV) and figures here")
+    _add_common(p)
+    add_discover_parser(sub)
     return parser
 
 
@@ -402,12 +628,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from analysis.compare import (
-        compare_to_baseline,
+        compare_design,
         cost_effectiveness,
-        default_by,
+        describe_design,
         rank_scenarios,
         run_outcomes,
-        summarize,
+        summarize_design,
     )
 
     df, _ = _input(args)
@@ -415,25 +641,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("No complete run: nothing to compare.")
         return EXIT_NO_RUN
     outcomes = run_outcomes(df)
-    by = args.by or default_by(outcomes)
+    guess = describe_design(outcomes, by=args.by, panels=args.panels, param_sets=args.param_sets)
+    by = guess.by
+    baseline = _baseline_value(args.baseline, outcomes, by) if args.baseline is not None else guess.baseline
+    design = describe_design(outcomes, by=by, baseline=baseline, panels=args.panels, param_sets=args.param_sets)
+    for note in design.notes:
+        print(note)
     method = "bootstrap" if args.bootstrap else "t"
     tables: dict[str, pd.DataFrame] = {"outcomes": outcomes}
-    tables["summary"] = summarize(outcomes, by, args.metrics, level=args.level, method=method, n_boot=args.n_boot)
-    _show(f"Mean over seeds with {args.level:.0%} interval ({method})", tables["summary"])
-    baseline = _baseline_value(args.baseline, outcomes, by)
+    tables["summary"] = summarize_design(outcomes, design, args.metrics, level=args.level)
+    _show(f"Mean over seeds with {args.level:.0%} interval", tables["summary"])
     if baseline is not None:
-        tables["differences"] = compare_to_baseline(
-            outcomes, baseline, by, args.metrics, level=args.level, method=method, n_boot=args.n_boot
-        )
-        _show(f"Differences against {baseline}", tables["differences"])
-    tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
-    _show("Ranking (1 = best)", tables["ranking"])
-    if baseline is not None:
+        tables["differences"] = compare_design(outcomes, design, args.metrics, level=args.level, method=method)
+        where = f", level by level of {', '.join(design.panels)}" if design.panels else ""
+        _show(f"Differences against {baseline}{where}, paired on {', '.join(design.pair_on)}", tables["differences"])
+    if not design.panels:
+        tables["ranking"] = rank_scenarios(outcomes, by, baseline=baseline, cost=args.cost_metric)
+        _show("Ranking (1 = best)", tables["ranking"])
+    tables.update(_decision_tables(args, outcomes, design))
+    if baseline is not None and not design.panels:
         try:
             tables["cost_effectiveness"] = cost_effectiveness(
                 outcomes, baseline, by, level=args.level, cost=args.cost_metric
             )
-            _show("Cost per point of fracture reduced", tables["cost_effectiveness"])
         except KeyError as exc:
             print(f"\nNo cost per point: {exc.args[0]}")
     if args.output_dir:
@@ -465,10 +695,23 @@ def cmd_plot(args: argparse.Namespace) -> int:
         heatmap=tuple(args.heatmap) if args.heatmap else None,
         kind=args.kind,
         level=args.level,
+        **_plot_decision_options(args, df),
     ):
         written += save(fig, args.output_dir / stem)
     print(f"Wrote {len(written)} files ({len(written) // 2} figures, PNG and SVG) to {args.output_dir}")
     return EXIT_OK
+
+
+def _plot_decision_options(args: argparse.Namespace, df: pd.DataFrame) -> dict:
+    """Baseline (typed like its column) and language of the figures."""
+    from analysis.compare import default_by, run_outcomes
+
+    out = {"lang": args.lang}
+    if args.baseline is not None:
+        outcomes = run_outcomes(df, ["maturity_mean"]) if "metric" in df else df
+        by = args.by or default_by(outcomes)
+        out["baseline"] = _baseline_value(args.baseline, outcomes, by)
+    return out
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -488,12 +731,28 @@ def cmd_report(args: argparse.Namespace) -> int:
         kind=args.kind,
         cost_metric=args.cost_metric,
         progress=args.progress,
+        lang=args.lang,
+        weights=_parse_weights(args.weights),
+        panels=args.panels,
+        param_sets=args.param_sets,
+        maps=not args.no_maps,
     )
     _print_report(data.load_report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(data), encoding="utf-8")
-    print(f"Wrote {args.output} ({len(data.figures)} figures)")
+    print(f"Wrote {args.output} ({len(data.figures) + len(data.map_figures)} figures)")
+    if args.pdf:
+        _write_pdf(args.output, args.pdf)
     return EXIT_OK if data.load_report.complete else EXIT_NO_RUN
+
+
+def _write_pdf(html_path: Path, target: Any) -> Path:
+    from analysis.report import html_to_pdf
+
+    pdf = html_path.with_suffix(".pdf") if target is True else Path(target)
+    html_to_pdf(html_path, pdf)
+    print(f"Wrote {pdf} (A4)")
+    return pdf
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -531,12 +790,159 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from analysis import calibrate as cal
+    from sim import targets as tg
+
+    if args.list_targets:
+        registry = tg.load_targets(args.targets_file)
+        start, years = cal.horizon(list(registry.values()), args.set)
+        ts, colls = tg.probe_run([*args.set, f"simulation.years={years}"])
+        status = tg.availability(registry.values(), ts, colls)
+        print(tg.table(registry.values(), status))
+        n = sum(v is None for v in status.values())
+        print(f"\n{n} of {len(status)} targets measurable (runs from {start}, {years} years).")
+        return EXIT_OK
+    params = cal.choose_params(args.params, args.exclude_params)
+    opts = cal.RunOptions(
+        launcher=args.launcher,
+        jobs=args.jobs,
+        hydra_args=list(args.hydra_arg),
+        progress=args.progress,
+        dry_run=args.dry_run,
+        max_failed_share=args.max_failed,
+    )
+    result = cal.calibrate(
+        args.out,
+        opts,
+        target_ids=args.targets,
+        targets_file=str(args.targets_file) if args.targets_file else None,
+        params=params,
+        points=args.points,
+        seeds=args.seeds,
+        waves=args.waves,
+        cutoff=args.cutoff,
+        criterion=args.criterion,
+        overrides=args.set,
+        drop_unavailable=args.drop_unavailable,
+        pool=args.pool,
+        sample_seed=args.sample_seed,
+        abc=args.abc,
+    )
+    if result:
+        print(f"Ensemble: {result['ensemble']} ({result['members']} members, version {result['version']})")
+    return EXIT_OK
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from analysis import robustness as rb
+    from analysis.compare import run_outcomes
+    from analysis.load import load
+
+    df, rep = load(args.input, verify=args.verify, progress=args.progress)
+    _print_report(rep)
+    if df.empty:
+        print("No complete run: nothing to compare.")
+        return EXIT_NO_RUN
+    outcomes = run_outcomes(df)
+    directions = rb.parse_directions(args.direction)
+    result = rb.robustness(
+        outcomes,
+        baseline=args.baseline,
+        metrics=args.metrics,
+        directions=directions,
+        member=args.member_column,
+        level=args.level,
+        robust_share=args.robust_share,
+    )
+    titles = {
+        "versus_baseline": f"Against {args.baseline}: P(better), expected difference, parameter vs seed spread",
+        "pairwise": "P(row scenario beats column scenario), over parameter sets",
+        "regret": "Regret (gap to the best scenario under each parameter set)",
+        "ranking": "Ranking under parameter uncertainty",
+    }
+    tables = result.tables()
+    for name, table in tables.items():
+        if name == "pairwise" and not table.empty:
+            for metric, g in table.groupby("metric", sort=False):
+                _show(
+                    f"{titles[name]}: {metric}",
+                    g.pivot(index="scenario", columns="versus", values="p_beats").reset_index(),
+                )
+        else:
+            _show(titles[name], table)
+    if args.sensitivity:
+        params = rb.member_parameters(rep, args.sensitivity_params, member=args.member_column)
+        rows = []
+        for row in result.versus_baseline.itertuples():
+            d = rb.paired_differences(outcomes, row.metric, row.scenario, row.baseline, args.member_column)
+            g = d.groupby("member")["value"]
+            try:
+                table, loo = rb.difference_sensitivity(
+                    params.astype(float), g.mean(), noise_var=g.var(ddof=1) / g.count(), n=args.n_sobol
+                )
+            except ValueError as exc:
+                print(f"No sensitivity for {row.scenario} / {row.metric}: {exc}")
+                continue
+            rows.append(table.assign(metric=row.metric, scenario=row.scenario, emulator_r2=loo["r2"]))
+        if rows:
+            tables["sensitivity"] = pd.concat(rows, ignore_index=True)
+            _show("Sensitivity of the differences (Sobol indices on a GP emulator)", tables["sensitivity"])
+    if args.output_dir:
+        for name, table in tables.items():
+            _write_table(table, args.output_dir / f"{name}.csv")
+        figs = rb.plot_differences(result, outcomes, args.output_dir / "figures", args.member_column)
+        if "sensitivity" in tables:
+            rb.plot_sensitivity(tables["sensitivity"], args.output_dir / "figures" / "sensitivity.png")
+            figs.append(args.output_dir / "figures" / "sensitivity.png")
+        print(f"\nWrote {', '.join(f'{n}.csv' for n in tables)} and {len(figs)} figures to {args.output_dir}")
+    return EXIT_OK
+
+
+def _decision_tables(args: argparse.Namespace, outcomes: pd.DataFrame, design: Any) -> dict:
+    """The multi-criteria ranking and the cost per point of every criterion, printed with the labels and
+    formats of the outcome registry (sim/outcomes.py)."""
+    from analysis.compare import multi_criteria
+    from analysis.i18n import scenario_title
+    from sim import outcomes as reg
+
+    lang = args.lang
+    keys = design.keys
+    tables: dict[str, pd.DataFrame] = {}
+    if not design.by:
+        return tables
+    ranking, criteria = multi_criteria(outcomes, design, weights=_parse_weights(args.weights), cost=args.cost_metric,
+                                       level=args.level)  # fmt: skip
+    tables["multi_criteria_ranking"], tables["criteria"] = ranking, criteria
+    view = ranking[
+        [*keys, "rank", "score", *(c for c in ("adoption_score", "fracture_score", "cost_score") if c in ranking)]
+    ].copy()
+    if "scenario" in view:
+        view["scenario"] = [scenario_title(v, lang) for v in view["scenario"]]
+    _show("Multi-criteria ranking (score 0-1, 1 = best on every criterion)", view.round(3))
+    if "eur_per_point" in criteria:
+        per = criteria[criteria["improvement"].notna() & (criteria["metric"] != args.cost_metric)].copy()
+        if "scenario" in per:
+            per["scenario"] = [scenario_title(v, lang) for v in per["scenario"]]
+        per["difference"] = [reg.format_diff(m, d, lang) + " " + reg.format_interval(m, lo, hi, lang, diff=True)
+                             for m, d, lo, hi in zip(per["metric"], per["diff"], per["ci_low"], per["ci_high"], strict=True)]  # fmt: skip
+        per["metric"] = [reg.label(m, lang) for m in per["metric"]]
+        per["cost per point"] = [reg.euros(v, lang) if pd.notna(v) else "" for v in per["eur_per_point"]]
+        per["better in"] = [f"{p:.0%} of {int(n)} {b}" if pd.notna(p) else "" for p, n, b in
+                            zip(per.get("prob_better", []), per.get("prob_n", []), per.get("prob_basis", []), strict=True)]  # fmt: skip
+        _show("Cost per point of every criterion", per[[*keys, "metric", "difference", "cost per point", "better in"]])
+    return tables
+
+
 COMMANDS = {
     "load": cmd_load,
     "compare": cmd_compare,
     "plot": cmd_plot,
     "report": cmd_report,
     "sensitivity": cmd_sensitivity,
+    "calibrate": cmd_calibrate,
+    "robustness": cmd_robustness,
+    "discover": lambda args: cmd_discover(args),
 }
 
 
@@ -547,11 +953,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose == 0:
         # skipped runs are printed in the load report; do not repeat them as warnings
         logging.getLogger("analysis.load").setLevel(logging.ERROR)
+    from analysis.calibrate import CalibrationError
     from analysis.sensitivity import ModelError
+    from sim.config import ConfigError
+    from sim.targets import TargetError
 
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, KeyError, ValueError, ModelError) as exc:
+    except (
+        FileNotFoundError,
+        KeyError,
+        ValueError,
+        RuntimeError,
+        ModelError,
+        CalibrationError,
+        ConfigError,
+        TargetError,
+    ) as exc:
         if args.verbose:
             raise
         print(f"error: {exc} (run with -v for the traceback)", file=sys.stderr)

@@ -19,7 +19,7 @@ from mesa.agentset import _HardKeyAgentSet
 from mesa.experimental.mesa_signals.signal_types import ModelSignals
 from mesa.model import _mesa_logger
 
-from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, POP_BANDS, PROFILES, maturity_profile
+from sim.state import CATEGORIES, COLLECTIVITE_COLUMNS, JOB_FAMILIES, KINDS, POP_BANDS, PROFILES
 
 
 def _column(table: str, name: str, doc: str, cast=float):
@@ -33,37 +33,18 @@ def _column(table: str, name: str, doc: str, cast=float):
 
 
 class Collectivite(mesa.Agent):
-    """A collectivité territoriale: commune, EPCI, département or région."""
+    """A collectivité territoriale: commune, EPCI, département or région.
+
+    Every scalar column of :data:`sim.state.COLLECTIVITE_COLUMNS` is an attribute (read and
+    written through the model's columns); ``kind``, ``pop_band`` and ``profile`` give labels.
+    """
 
     def __init__(self, model, row: int):
         super().__init__(model)
         self.row = row
 
-    kind = property(lambda self: KINDS[self.model.colls.kind[self.row]], doc="commune, epci, departement or region")
     code = property(lambda self: self.model.colls.codes[self.row], doc="INSEE/SIREN-like code")
     name = property(lambda self: self.model.colls.names[self.row])
-    population = _column("colls", "population", "inhabitants")
-    rural = _column("colls", "rural", "True for rural collectivités", bool)
-    pop_band = property(lambda self: POP_BANDS[self.model.colls.pop_band[self.row]])
-    budget = _column("colls", "budget", "yearly digital budget (EUR)")
-    it_capacity = _column("colls", "it_fte", "own IT/digital staff (FTE)")
-    sponsorship = _column("colls", "sponsorship", "political and managerial sponsorship, 0..1")
-    maturity = _column("colls", "maturity", "digital maturity, 0..1")
-    services_online = _column("colls", "services_online", "share of services online, 0..1")
-    open_data = _column("colls", "open_data", "has published open data", bool)
-    pool = _column("colls", "pool", "pool id (-1 when not pooled)", int)
-    inhabitants_illectronism = _column("colls", "illectronism", "share of inhabitants in illectronism")
-    inhabitants_excluded = _column("colls", "excluded", "share of inhabitants excluded from e-services")
-    eservice_use = _column("colls", "eservice_use", "share of transactions made online")
-    mediation_coverage = _column(
-        "colls", "mediation_coverage", "share of inhabitants in illectronism reached by mediation"
-    )
-    conseillers = _column("colls", "conseillers", "conseillers numériques funded (FTE)")
-    referents = _column("colls", "referents", "digital referents funded (FTE-equivalents)")
-    recruited_fte = _column("colls", "recruited_fte", "digital profiles hired under the recruitment lever (FTE)")
-    capacity_index = _column("colls", "capacity_index", "IT capacity index, 0..1")
-    n_staff = _column("colls", "n_staff", "staff agents employed (at the last refresh)", int)
-    staff_mean_skill = _column("colls", "staff_mean_skill", "mean skill of its staff (at the last refresh)")
 
     @property
     def pooled(self) -> bool:
@@ -72,16 +53,15 @@ class Collectivite(mesa.Agent):
     @property
     def has_dsi(self) -> bool:
         """Own IT team at or above the critical size."""
-        return self.it_capacity >= self.model.cfg.behaviour.dsi_critical_fte
-
-    @property
-    def has_strategy(self) -> bool:
-        """A digital strategy: assumed once sponsorship and maturity are both above one half."""
-        return self.sponsorship > 0.5 and self.maturity > 0.5
+        return self.it_fte + self.recruited_fte >= self.model.cfg.organisation.dsi_critical_fte
 
     @property
     def profile(self) -> str:
-        return PROFILES[int(maturity_profile(self.maturity))]
+        """Survey profile (Observateur ... Systémique) from the criteria it meets."""
+        from sim.processes.governance import profile_index
+
+        c = self.model.colls
+        return PROFILES[int(profile_index(c, self.model.cfg.organisation)[self.row])]
 
     @property
     def staff(self) -> list:
@@ -92,6 +72,25 @@ class Collectivite(mesa.Agent):
 
     def __repr__(self) -> str:
         return f"Collectivite({self.kind} {self.name!r}, pop={self.population:.0f}, maturity={self.maturity:.2f})"
+
+
+_CASTS = {np.dtype(bool): bool, np.dtype(np.int64): int, np.dtype(np.int8): int}
+_LABELS = {"kind": KINDS, "pop_band": POP_BANDS}
+for _name, _col in COLLECTIVITE_COLUMNS.items():
+    if _col.shape:  # a vector per collectivité: its row of the column (a view: writes go through)
+        setattr(Collectivite, _name, _column("colls", _name, _col.doc, lambda row: row))
+    elif _name in _LABELS:
+        setattr(
+            Collectivite,
+            _name,
+            property(lambda self, n=_name: _LABELS[n][self.model.colls.__dict__[n][self.row]], doc=_col.doc),
+        )
+    else:
+        setattr(Collectivite, _name, _column("colls", _name, _col.doc, _CASTS.get(np.dtype(_col.dtype), float)))
+#: Former names of attributes, kept for existing scripts.
+Collectivite.it_capacity = _column("colls", "it_fte", "own digital/IT staff (FTE)")
+Collectivite.inhabitants_illectronism = _column("colls", "illectronism", "share of inhabitants in illectronism")
+Collectivite.inhabitants_excluded = _column("colls", "excluded", "share of inhabitants excluded")
 
 
 class Staff(mesa.Agent):
@@ -108,8 +107,11 @@ class Staff(mesa.Agent):
     age = _column("staff", "age", "years")
     skill = _column("staff", "skill", "digital skill, 0..1")
     attitude = _column("staff", "attitude", "resistance to digital change, 0..1")
-    last_training = _column("staff", "last_training", "step of the last training (-1: never)", int)
+    last_training = _column("staff", "last_training", "step of the last training (sim.state.NEVER: never)", int)
     recruited = _column("staff", "recruited", "hired under the recruitment lever", bool)
+    pending_gain = _column("staff", "pending_gain", "skill of a completed training, not yet usable at work")
+    gain_step = _column("staff", "gain_step", "step when the pending gain becomes usable (NEVER: none)", int)
+    fresh_gain = _column("staff", "fresh_gain", "skill from training not yet consolidated by use")
 
     @property
     def employer(self) -> Collectivite:

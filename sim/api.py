@@ -16,8 +16,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from sim.config import Config, register_configs
-from sim.run import RunResult, as_config, run_simulation
+from sim.config import Config, register_configs, to_config
+from sim.run import RunResult, run_simulation
 
 
 def _conf_dir() -> Path:
@@ -65,7 +65,7 @@ def run(
 ) -> RunResult:
     """Validate and run one configuration; write its files into ``out_dir`` when given (with
     the rules of a run directory: lock, skip when complete, error.json; docs/SWEEPS.md)."""
-    config = as_config(cfg)
+    config = to_config(cfg)
     return run_simulation(
         config, Path(out_dir) if out_dir is not None else None, overrides=list(overrides), keep_model=keep_model
     )

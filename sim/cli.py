@@ -28,8 +28,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.api import CONF_DIR
-from sim.config import ConfigError, register_configs
-from sim.run import as_config, record_failure, run_simulation
+from sim.config import ConfigError, register_configs, to_config
+from sim.run import record_failure, run_simulation
 from sim.store import ERROR, JobLocked
 from sim.sweeps import JobFailed, SweepFailed, SweepRefused, task_config, watch_sweep_parent_from_env
 
@@ -68,7 +68,7 @@ def task(cfg: DictConfig) -> dict:
     if multirun:
         watch_sweep_parent_from_env()
     try:
-        config = as_config(cfg)
+        config = to_config(cfg)
     except ConfigError as exc:
         if not multirun:  # checked before the run directory is made (ValidateRun): unreachable
             raise
@@ -223,7 +223,7 @@ class ValidateRun(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         try:
-            as_config(task_config(config))
+            to_config(task_config(config))
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(EXIT_USAGE)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.provenance import environment
-from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, POP_BANDS, PROFILES, maturity_profile
+from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, NEVER, POP_BANDS, PROFILES
 from sim.store import (
     ERROR,
     MANIFEST,
@@ -53,6 +53,9 @@ def timeseries_table(model) -> pd.DataFrame:
 
 
 def collectivites_table(model) -> pd.DataFrame:
+    """One row per collectivité at the end of the run."""
+    from sim.processes.governance import profile_index
+
     c, st = model.colls, model.staff
     rows = st.active_rows()
     emp = st.active_employers()
@@ -75,22 +78,32 @@ def collectivites_table(model) -> pd.DataFrame:
             "departement": t["departement"].astype("string").to_numpy(),
             "region": t["region"].astype("string").to_numpy(),
             "maturity": c.maturity,
-            "profile": pd.array([PROFILES[p] for p in maturity_profile(c.maturity)], dtype="string"),
+            "profile": pd.array([PROFILES[p] for p in profile_index(c, model.cfg.organisation)], dtype="string"),
             "services_online": c.services_online,
             "open_data": c.open_data,
+            "has_strategy": c.has_strategy,
+            "has_monitoring": c.has_monitoring,
             "it_capacity": c.it_fte + c.recruited_fte,
+            "it_fte_lever": c.recruited_fte,
+            "it_vacancies": c.it_vacancies,
             "capacity_index": c.capacity_index,
             "pooled": c.pool >= 0,
             "pool_id": c.pool,
+            "pool_fte": c.pool_fte,
+            "pool_critical": c.pool_critical,
             "sponsorship": c.sponsorship,
+            "leadership": c.leadership,
             "budget_eur": c.budget * model.budget_factor,
             "inhabitants_illectronism": c.illectronism,
             "inhabitants_excluded": c.excluded,
+            "help_coverage": c.help_coverage,
             "eservice_use": c.eservice_use,
+            "conseillers": c.conseillers,
             "n_staff": n / model.cfg.territory.staff_scale,
             "staff_mean_skill": c.staff_mean_skill,
             "staff_illectronism_share": ill,
             "staff_proficient_share": prof,
+            "staff_use_share": c.staff_use_share,
             "x": c.x,
             "y": c.y,
         }
@@ -109,7 +122,7 @@ def staff_summary_table(model) -> pd.DataFrame:
             "age": st.age[rows],
             "ill": st.skill[rows] < model.illectronism_threshold,
             "prof": st.skill[rows] >= model.required_skill,
-            "trained": st.last_training[rows] >= 0,
+            "trained": st.last_training[rows] != NEVER,
         }
     )
     g = df.groupby(["kind", "category", "job_family"], sort=True)
@@ -145,6 +158,9 @@ def staff_table(model, sample: float = 1.0) -> pd.DataFrame:
             "age": st.age[rows],
             "skill": st.skill[rows],
             "attitude": st.attitude[rows],
-            "last_training_step": st.last_training[rows],
+            # Missing (<NA>) for staff never trained.
+            "last_training_step": pd.Series(st.last_training[rows])
+            .where(st.last_training[rows] != NEVER)
+            .astype("Int32"),
         }
     )

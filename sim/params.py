@@ -127,7 +127,7 @@ def render() -> str:
         "     change sim/config.py and regenerate (the test suite fails when this file is stale). -->",
         "",
         "Every parameter of a run, grouped by the Hydra config group that sets it. Set one on the command line",
-        "with its dotted path (`python -m sim behaviour.training_effect=0.3`) or pick a preset of its group",
+        "with its dotted path (`python -m sim staff.training_effect=0.3`) or pick a preset of its group",
         "(`python -m sim training=targeted_blended`; presets are the YAML files of `conf/<group>/`).",
         "Ranges are checked before any simulation runs (`sim.config.to_config`).",
         "",

@@ -21,8 +21,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 #: Files and subpackages of ``sim`` that do not change what a run computes: the command line,
-#: the API and file handling, documentation generators, figures (not written in sweeps), the
-#: per-agent reference used only by tests, the dashboard.
+#: the API and file handling, documentation generators and registries of labels, figures (not
+#: written in sweeps), the per-agent reference and the regression baseline used by tests, the
+#: calibration targets, the dashboard.
 NOT_MODEL = frozenset(
     {
         "__main__.py",
@@ -30,11 +31,15 @@ NOT_MODEL = frozenset(
         "cli.py",
         "dashboard",
         "figures.py",
+        "outcomes.py",
         "params.py",
         "provenance.py",
         "reference.py",
+        "regression.py",
         "run.py",
         "store.py",
+        "sweeps.py",
+        "targets.py",
         "validate.py",
     }
 )

@@ -100,20 +100,6 @@ class Progress:
             log.info(msg)
 
 
-def as_config(cfg) -> Config:
-    """A validated :class:`Config` from a composed DictConfig or a Config (raises ConfigError).
-
-    A configuration composed from conf/ is typed by the ``Config`` dataclass: it is turned into
-    the dataclass directly (about 1 ms), not rebuilt from a plain dict as :func:`to_config` does
-    for any DictConfig (about 40 ms); both give the same object (tests/test_sweeps.py).
-    """
-    from omegaconf import DictConfig, OmegaConf
-
-    if isinstance(cfg, DictConfig) and "hydra" not in cfg and OmegaConf.get_type(cfg) is Config:
-        return to_config(OmegaConf.to_object(cfg))
-    return to_config(cfg)
-
-
 def config_dict(cfg: Config) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
 
@@ -216,7 +202,7 @@ def run_simulation(
     on failure records ``error.json`` there (``record_errors``) before raising.
     """
     t_start = time.perf_counter()
-    cfg = as_config(cfg)  # a refused configuration raises here, before anything is touched
+    cfg = to_config(cfg)  # a refused configuration raises here, before anything is touched
     cdict = config_dict(cfg)
     chash = store.config_hash(cdict)
     timings: dict[str, float] = {}
@@ -330,7 +316,6 @@ __all__ = [
     "InjectedFailure",
     "JobLocked",
     "RunResult",
-    "as_config",
     "config_dict",
     "record_failure",
     "run_simulation",

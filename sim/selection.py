@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 #: Below this many candidates, sort them all; above, pre-filter by key buckets first.
-_PREFILTER_MIN = 50_000
+_PREFILTER_MIN = 10_000
 _BUCKETS = 32
 
 
@@ -73,5 +73,19 @@ def group_mean(groups: np.ndarray, values: np.ndarray, size: int, weights: np.nd
     else:
         total = np.bincount(groups, weights=values * weights, minlength=size)
         count = np.bincount(groups, weights=weights, minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count, count
+    return ratio(total, count), count
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with NaN where ``den`` is 0, without a warning (and without np.errstate,
+    whose context manager costs more than the division on small arrays)."""
+    return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=den != 0)
+
+
+def weighted_order(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices in a random order where heavier items tend to come first: weighted sampling
+    without replacement (Efraimidis and Spirakis 2006); zero weights come last."""
+    u = rng.random(len(weights))
+    with np.errstate(divide="ignore"):
+        keys = np.where(weights > 0, np.log(u) / np.where(weights > 0, weights, 1.0), -np.inf)
+    return np.argsort(-keys, kind="stable")

@@ -195,8 +195,7 @@ def validate_jobs(composer: JobComposer, jobs: Sequence[Sequence[str]], progress
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from sim.config import ConfigError
-    from sim.run import as_config
+    from sim.config import ConfigError, to_config
 
     by_rest: dict[tuple[str, ...], list[int]] = {}
     by_seed: dict[str, list[int]] = {}
@@ -212,7 +211,7 @@ def validate_jobs(composer: JobComposer, jobs: Sequence[Sequence[str]], progress
     t0 = last = time.perf_counter()
     for n, (overrides, idx) in enumerate(checks):
         try:
-            as_config(composer.compose_task(overrides))
+            to_config(composer.compose_task(overrides))
         except (ConfigError, HydraException, OmegaConfBaseException, ValueError, TypeError, KeyError) as exc:
             for p in _problems(exc):
                 problems.setdefault(p, set()).update(idx)

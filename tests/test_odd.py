@@ -18,7 +18,7 @@ def _text() -> str:
 
 def test_every_process_has_a_submodel_section_in_schedule_order():
     text = _text()
-    names = [p.__name__.rsplit(".", 1)[1] for p in STEP_ORDER]
+    names = [p.name for p in STEP_ORDER]
     headings = re.findall(r"^### 7\.\d+ .*`sim/processes/(\w+)\.py`", text, flags=re.MULTILINE)
     assert headings == names
     # The scheduling table of section 3 lists them in the same order.

@@ -29,6 +29,7 @@ def test_conf_ships_inside_the_package():
     st = _setuptools()
     assert st["package-dir"] == {"sim.conf": "conf"}
     assert st["package-data"]["sim.conf"] == ["**/*.yaml"]
+    assert st["package-data"]["sim"] == ["data/*.yaml"]  # calibration targets (sim/data/)
     assert (ROOT / "conf" / "config.yaml").is_file() and not (ROOT / "sim" / "conf").exists()
 
 

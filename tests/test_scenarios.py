@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
 
 from sim.api import CONF_DIR, compose_config
-from sim.config import LEVER_GROUPS, register_configs, to_config
+from sim.config import LEVER_GROUPS, LEVERS, register_configs, to_config
 
 SCENARIOS = sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
@@ -37,14 +37,8 @@ REQUIRED = {
 
 
 def lever_budgets(cfg) -> dict:
-    return {
-        "training": cfg.training.budget_eur_per_staff,
-        "mutualisation": cfg.mutualisation.subsidy_eur_per_staff,
-        "recruitment": cfg.recruitment.budget_eur_per_staff,
-        "mediation": cfg.mediation.budget_eur_per_staff,
-        "sponsorship": cfg.sponsorship.budget_eur_per_staff,
-        "referents": cfg.referents.budget_eur_per_staff,
-    }
+    """Each lever's budget, read from the field its declaration names (sim.config.LEVERS)."""
+    return {name: getattr(getattr(cfg, name), lever.budget_field) for name, lever in LEVERS.items()}
 
 
 def test_the_required_scenarios_exist():
@@ -73,7 +67,7 @@ def test_lever_and_stress_options_cite_sources_and_flag_assumed_values(group):
         assert notes, f"{path.name} has no comment"
         if path.stem != "none":
             assert CITATION.search(notes), f"{group}/{path.name} cites no seed line"
-        sets_money = re.search(r"^(budget|subsidy)_eur_per_staff: *[1-9]", text, re.MULTILINE)
+        sets_money = re.search(r"^budget_eur_per_staff: *[1-9]", text, re.MULTILINE)
         if sets_money:
             assert "assumption" in notes, f"{group}/{path.name} does not say its budget is an assumption"
 
@@ -91,7 +85,9 @@ def test_lever_values_and_options_can_be_overridden_on_top_of_a_scenario():
         compose_config(["training=tutoring", "scenario=combined", "mutualisation=opsn"])
     )  # order does not matter
     assert (
-        cfg.training.modality == "tutoring" and cfg.mutualisation.mode == "opsn" and cfg.mediation.every_agent_mediator
+        cfg.training.modality == "tutoring"
+        and cfg.mutualisation.structure == "opsn"
+        and cfg.mediation.every_agent_mediator
     )
 
 
@@ -151,7 +147,11 @@ def test_experiments_compose_with_a_stable_sweep_directory_and_sweep_parameters(
     assert cfg.hydra.sweep.dir == f"multirun/{name}"
     assert "seed" in cfg.hydra.sweeper.params
     assert "experiment" in cfg.hydra.job.config.override_dirname.exclude_keys
-    to_config(cfg)  # validates
+    if name == "ensemble_comparison":  # needs the ensemble named on the command line, and says so
+        with pytest.raises(Exception, match="name the ensemble"):
+            to_config(cfg)
+    else:
+        to_config(cfg)  # validates
     assert f"python -m sim -m experiment={name}" in (CONF_DIR / "experiment" / f"{name}.yaml").read_text()
     readme = (Path(CONF_DIR).parent / "experiments" / "README.md").read_text()
     assert f"experiment={name}" in readme
@@ -190,3 +190,34 @@ def test_local_parallel_launcher_runs_two_jobs_at_a_time():
     launcher = compose_with_hydra(["hydra/launcher=local_parallel"]).hydra.launcher
     assert launcher._target_ == "hydra_plugins.sim_sweeps.launcher.SimLauncher" and launcher.n_jobs == 2
     assert compose_with_hydra(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]).hydra.launcher.n_jobs == 2
+
+
+def test_equal_budget_arms_spend_the_same_total_within_5_percent():
+    """The equal-budget comparison compares the same euros: every arm spends its whole envelope
+    (State money, counted the same way: spend_<lever>_eur over the policy period)."""
+    from sim.run import run_simulation
+
+    spent = {}
+    for arm in ("training", "recruitment", "mutualisation"):
+        cfg = to_config(
+            compose_config(
+                [
+                    f"scenario=equal_budget_{arm}",
+                    "equal_budget_eur_per_staff=20",
+                    "territory.n_communes=300",
+                    "territory.seed=0",
+                    "simulation.years=5",
+                    "simulation.progress=false",
+                    "simulation.figures=false",
+                ]
+            )
+        )
+        ts = run_simulation(cfg).timeseries
+        policy = ts[(ts.stratum_kind == "all") & (ts.step > 0)]
+        spent[arm] = policy.loc[policy.metric == f"spend_{arm}_eur", "value"].sum()
+        unspent = policy.loc[policy.metric == f"spend_unspent_{arm}_eur", "value"].sum()
+        staff = ts[(ts.metric == "staff_count") & (ts.step == 0)]["value"].iloc[0]
+        budget = 20.0 * staff * 5
+        assert abs(spent[arm] + unspent - budget) < 0.02 * budget, (arm, spent[arm], unspent, budget)
+    low, high = min(spent.values()), max(spent.values())
+    assert high - low < 0.05 * high, spent

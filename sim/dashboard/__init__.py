@@ -6,7 +6,7 @@ configuration; :mod:`sim.dashboard.components` draws the summary, the map and th
 front-end files. Nothing heavy is imported here: ``python -m sim.dashboard`` starts fast.
 """
 
-__all__ = ["AS_SCENARIO", "DashboardModel", "InputError", "build_overrides", "list_scenarios", "model_params"]
+__all__ = ["AS_SCENARIO", "DashboardModel", "InputError", "build_overrides", "default_inputs", "list_scenarios"]
 
 
 def __getattr__(name: str):

@@ -26,31 +26,25 @@ from matplotlib.figure import Figure
 from mesa.visualization.utils import force_update, update_counter
 from PIL import Image
 
+from sim import outcomes as reg
 from sim.dashboard.model import LEVER_SPEND, DashboardModel
 from sim.state import CATEGORIES, POP_BANDS
 
 DPI = 80
 EMPTY = pd.Series([], dtype=float)
 FIGSIZE = (5.6, 3.6)  # inches: 448 x 288 px, one cell of SolaraViz's grid
-#: Headline values in the summary: metric, label, how to print it.
-HEADLINES = (
-    ("maturity_mean", "Digital maturity (mean, 0-1)", "{:.3f}"),
-    ("services_online_mean", "Services online (mean share)", "{:.1%}"),
-    ("staff_illectronism_share", "Staff in illectronism", "{:.1%}"),
-    ("inhabitants_excluded_share", "Inhabitants excluded from e-services", "{:.1%}"),
-)
+#: Headline metrics of the summary (labels and formats from the outcome registry, sim/outcomes.py).
+HEADLINES = ("maturity_mean", "services_online_mean", "staff_illectronism_share", "inhabitants_excluded_share")
 
 
-def _fmt(template: str, value: float) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else template.format(value)
+def _fmt(metric: str, value: float) -> str:
+    text = reg.format_value(metric, value)
+    return text or "n/a"
 
 
 def euros(value: float) -> str:
-    """Euros with a readable unit: 950 EUR, 12.3 kEUR, 4.79 MEUR, 1.2 GEUR."""
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= div:
-            return f"{value / div:.3g} {unit}EUR"
-    return f"{value:.0f} EUR"
+    """Euros with a readable unit (the registry's format): 950 EUR, 12 k EUR, 4.8 M EUR, 1.2 bn EUR."""
+    return reg.euros(value)
 
 
 # ---------------------------------------------------------------------------- summary
@@ -115,8 +109,8 @@ def Summary(model: DashboardModel):
             style_=note,
             children=[
                 (
-                    "Change the inputs in the sidebar, then press Reset to rebuild the model (blank budgets "
-                    "and 'as in scenario' keep the scenario's values). Step: one quarter; ▶: play."
+                    "Change the inputs in the sidebar, then press Reset to rebuild the model (the lever fields "
+                    "show the scenario's values; a blank field keeps them). Step: one quarter; ▶: play."
                 )
             ],
         )
@@ -131,16 +125,16 @@ def _table_rows(model: DashboardModel) -> list:
         tag="td", class_=css, style_="font-weight: bold" if bold else "", children=[text]
     )
     rows = [solara.v.Html(tag="tr", children=[td("", bold=True), td("start", bold=True), td("now", bold=True)])]
-    for metric, label, template in HEADLINES:
+    for metric in HEADLINES:
         start, now = model.first(metric), model.latest(metric)
         cells = [
-            td(label),
-            td(_fmt(template, start), f"dash-start-{metric}"),
-            td(_fmt(template, now), f"dash-value-{metric}"),
+            td(reg.label(metric)),
+            td(_fmt(metric, start), f"dash-start-{metric}"),
+            td(_fmt(metric, now), f"dash-value-{metric}"),
         ]
         rows.append(solara.v.Html(tag="tr", children=cells))
     policy = model.spend_cumulative()
-    own = model.spend_cumulative(("investment", "own_training"))
+    own = model.spend_cumulative(("investment", "own_training", "pool_contributions"))
     for metric, label, spend in (
         ("spend_levers_eur", "Policy spending so far (all levers)", policy),
         ("spend_own_eur", "Collectivités' own digital spending so far", own),
@@ -356,7 +350,10 @@ class MapChart(BlitChart):
         self.fig.colorbar(self.points, ax=ax, label="digital maturity", shrink=0.85)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_aspect("equal")
+        x, y = c.x[rows], c.y[rows]
+        geographic = len(x) and (x.min() < -0.01 or x.max() > 1.01 or y.min() < -0.01 or y.max() > 1.01)
+        # longitude and latitude (territory=france): a degree of longitude is cos(latitude) of one of latitude
+        ax.set_aspect(1.0 / max(math.cos(math.radians(float(y.mean()))), 0.1) if geographic else "equal")
         self.title = self.fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
 
     def dynamic(self) -> list:
@@ -365,6 +362,31 @@ class MapChart(BlitChart):
     def update(self, model):
         self.points.set_array(model.maturity[self.order])
         self.title.set_text(f"Communes (size: population), year {model.year:.2f}")
+
+
+def export_run_bytes(model: DashboardModel, kind: str) -> bytes:
+    """The current run's completed steps as a tidy table (``parquet`` or ``csv``, the columns of
+    timeseries.parquet), or its charts as ``figures.zip``."""
+    import zipfile
+
+    records = model.sim.records[: model.completed] if model.sim is not None else []
+    frame = pd.DataFrame(records, columns=["step", "year", "stratum_kind", "stratum", "metric", "value"])
+    frame.insert(0, "scenario", model.inputs.get("scenario_name"))
+    frame.insert(1, "seed", model.inputs.get("seed"))
+    if kind == "parquet":
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        return buf.getvalue()
+    if kind == "csv":
+        return frame.to_csv(index=False).encode()
+    if kind == "figures.zip":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            if model.sim is not None:
+                for chart in (MapChart, BandChart, CategoryChart, ServicesChart, SpendChart):
+                    z.writestr(f"{chart.__name__.removesuffix('Chart').lower()}.png", chart_png(model, chart))
+        return buf.getvalue()
+    raise ValueError(f"unknown export {kind!r}")
 
 
 def chart_png(model: DashboardModel, kind: type[BlitChart]) -> bytes:

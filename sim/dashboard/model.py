@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.api import CONF_DIR, compose_config
-from sim.config import ConfigError, to_config
+from sim.config import LEVERS, ConfigError, to_config
 from sim.model import TransitionModel
 from sim.state import LEVER_SPEND
 
@@ -56,26 +56,40 @@ class TextLever:
     kwarg: str
     key: str  # dotted config key
     label: str
+    label_fr: str = ""
+    group: str = ""  # the lever's config group (sim.config.LEVERS), "" for other inputs
 
 
-TEXT_LEVERS = (
-    TextLever("training_budget", "training.budget_eur_per_staff", "Training budget (EUR/staff/yr)"),
-    TextLever("mutualisation_coverage", "mutualisation.coverage", "Pooling coverage target (0-1)"),
-    TextLever("mutualisation_subsidy", "mutualisation.subsidy_eur_per_staff", "Pooling subsidy (EUR/staff/yr)"),
-    TextLever("recruitment_budget", "recruitment.budget_eur_per_staff", "Recruitment budget (EUR/staff/yr)"),
-    TextLever("mediation_budget", "mediation.budget_eur_per_staff", "Mediation budget (EUR/staff/yr)"),
-    TextLever("sponsorship_budget", "sponsorship.budget_eur_per_staff", "Sponsorship budget (EUR/staff/yr)"),
-    TextLever("referents_budget", "referents.budget_eur_per_staff", "Referents budget (EUR/staff/yr)"),
-)
+def _lever_inputs() -> tuple[TextLever, ...]:
+    """One budget input per policy lever of :data:`sim.config.LEVERS` (its title and budget field), plus
+    the pooling coverage target."""
+    out = []
+    for group, lever in LEVERS.items():
+        kwarg = f"{group}_budget"  # training_budget, mutualisation_budget, ...
+        key = f"{group}.{lever.budget_field}"
+        out.append(TextLever(kwarg, key, f"{lever.title}: EUR/staff/yr", f"{lever.title_fr} : €/agent/an", group))
+        if group == "mutualisation":
+            out.append(TextLever("mutualisation_coverage", "mutualisation.coverage", "Pooling coverage target (0-1)",
+                                 "Cible de couverture de la mutualisation (0-1)", group))  # fmt: skip
+    return tuple(out)
+
+
+TEXT_LEVERS = _lever_inputs()
+#: Territories the page offers: the synthetic one (a size) or French départements (territory=france).
+TERRITORIES = ("synthetic", "france")
+_DEPARTEMENT = re.compile(r"^(\d{2}|2[AB]|97\d)$", re.IGNORECASE)
+#: Most départements the page runs at once (each has 300 to 900 communes).
+MAX_DEPARTEMENTS = 12
 CHOICE_LEVERS = (
     ("training_modality", "training.modality", "Training modality", ("elearning", "blended", "tutoring")),
     ("training_targeting", "training.targeting", "Training targeting", ("universal", "furthest", "most_impacted")),
-    ("mutualisation_mode", "mutualisation.mode", "Pooling structure", ("none", "epci", "opsn")),
+    ("mutualisation_mode", "mutualisation.structure", "Pooling structure", ("none", "epci", "opsn")),
 )
 #: Page label of each configuration key the page sets (to name the field in error messages).
 FIELD_LABELS = {
     "seed": "Seed",
     "territory.n_communes": "Communes",
+    "territory.departements": "Départements",
     "simulation.years": "Years",
     **{lever.key: lever.label for lever in TEXT_LEVERS},
     **{key: label for _, key, label, _ in CHOICE_LEVERS},
@@ -107,36 +121,63 @@ def _parse_seed(text) -> int:
     return int(s)
 
 
+def parse_departements(text) -> list[str]:
+    """``"35, 56 29"`` -> ``["35", "56", "29"]`` (raises :class:`InputError` on a bad code)."""
+    codes = [c.strip().upper() for c in re.split(r"[\s,;]+", str(text or "")) if c.strip()]
+    if not codes:
+        raise InputError(
+            "Départements: give at least one code, e.g. 35, 56 (the page does not run the whole of France)"
+        )
+    bad = [c for c in codes if not _DEPARTEMENT.match(c)]
+    if bad:
+        raise InputError(f"Départements: {', '.join(bad)} not département codes (two digits, 2A, 2B or 97x)")
+    if len(codes) > MAX_DEPARTEMENTS:
+        raise InputError(f"Départements: at most {MAX_DEPARTEMENTS} at once in the page (got {len(codes)})")
+    return list(dict.fromkeys(codes))
+
+
 def build_overrides(
     *,
     n_communes=1000,
     scenario_name="business_as_usual",
     years=10,
     seed="0",
+    territory="synthetic",
+    departements="35",
     training_modality=AS_SCENARIO,
     training_targeting=AS_SCENARIO,
     mutualisation_mode=AS_SCENARIO,
     **text_levers,
 ) -> list[str]:
-    """Hydra overrides for the page's inputs (raises :class:`InputError` on unparsable input)."""
+    """Hydra overrides for the page's inputs (raises :class:`InputError` on unparsable input).
+
+    A lever value equal to the scenario's (as :func:`scenario_values` shows it) gives no override: the
+    page shows the scenario's values in its fields, and the overrides say only what was changed."""
     unknown = set(text_levers) - {lever.kwarg for lever in TEXT_LEVERS}
     if unknown:
         raise InputError(f"unknown inputs: {', '.join(sorted(unknown))}")
     if scenario_name not in list_scenarios():
         raise InputError(f"Scenario: {scenario_name!r} is not one of {', '.join(list_scenarios())}")
+    if territory not in TERRITORIES:
+        raise InputError(f"Territory: {territory!r} is not one of {', '.join(TERRITORIES)}")
     n = _parse_number(n_communes, "Communes")
     y = _parse_number(years, "Years")
     if n is None or n != int(n) or y is None or y != int(y):
         raise InputError(f"Communes and Years must be whole numbers (got {n_communes!r}, {years!r})")
+    if territory == "france":
+        codes = parse_departements(departements)
+        where = ["territory=france", "territory.departements=[" + ",".join(f"'{c}'" for c in codes) + "]"]
+    else:
+        where = ["territory.kind=synthetic", f"territory.n_communes={int(n)}"]
     overrides = [
         f"scenario={scenario_name}",
-        "territory.kind=synthetic",
-        f"territory.n_communes={int(n)}",
+        *where,
         f"simulation.years={int(y)}",
         "simulation.progress=false",
         "simulation.figures=false",
         f"seed={_parse_seed(seed)}",
     ]
+    preset = scenario_values(scenario_name)
     choices = {
         "training_modality": training_modality,
         "training_targeting": training_targeting,
@@ -148,12 +189,54 @@ def build_overrides(
             continue
         if value not in allowed:
             raise InputError(f"{label}: {value!r} is not allowed; allowed values: {', '.join(allowed)}")
-        overrides.append(f"{key}={value}")
+        if value != preset.get(kwarg):
+            overrides.append(f"{key}={value}")
     for lever in TEXT_LEVERS:
         value = _parse_number(text_levers.get(lever.kwarg, ""), lever.label)
-        if value is not None:
+        if value is not None and not _same(value, preset.get(lever.kwarg)):
             overrides.append(f"{lever.key}={value!r}")
     return overrides
+
+
+def _same(value: float, preset) -> bool:
+    try:
+        return preset is not None and math.isclose(float(value), float(preset), rel_tol=1e-12, abs_tol=1e-12)
+    except (TypeError, ValueError):
+        return False
+
+
+_SCENARIO_VALUES: dict[str, dict[str, str]] = {}
+
+
+def scenario_values(scenario_name: str) -> dict[str, str]:
+    """The lever values a scenario preset sets, as the page's fields show them: {input keyword: text}
+    (budgets in EUR per staff member a year, choices by name). Composed from conf/ once per scenario."""
+    if scenario_name in _SCENARIO_VALUES:
+        return _SCENARIO_VALUES[scenario_name]
+    if scenario_name not in list_scenarios():
+        return {}
+    with _HYDRA_LOCK:
+        cfg = compose_config([f"scenario={scenario_name}"])
+    from omegaconf import OmegaConf
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    out: dict[str, str] = {}
+    for lever in TEXT_LEVERS:
+        group, field = lever.key.split(".")
+        value = plain.get(group, {}).get(field)
+        out[lever.kwarg] = _number_text(value)
+    for kwarg, key, _label, _allowed in CHOICE_LEVERS:
+        group, field = key.split(".")
+        out[kwarg] = str(plain.get(group, {}).get(field))
+    _SCENARIO_VALUES[scenario_name] = out
+    return out
+
+
+def _number_text(value) -> str:
+    if value is None:
+        return ""
+    v = float(value)
+    return str(int(v)) if v == int(v) else repr(v)
 
 
 def _name_fields(message: str) -> str:
@@ -188,26 +271,22 @@ class DashboardModel(mesa.Model):
         scenario_name: str = "business_as_usual",
         years: int = 10,
         seed: str = "0",
-        training_budget: str = "",
+        territory: str = "synthetic",
+        departements: str = "35",
         training_modality: str = AS_SCENARIO,
         training_targeting: str = AS_SCENARIO,
         mutualisation_mode: str = AS_SCENARIO,
-        mutualisation_coverage: str = "",
-        mutualisation_subsidy: str = "",
-        recruitment_budget: str = "",
-        mediation_budget: str = "",
-        sponsorship_budget: str = "",
-        referents_budget: str = "",
         rng=None,
+        **lever_inputs: str,
     ):
         super().__init__(rng=rng)
+        # Lever inputs (one per lever of sim.config.LEVERS, e.g. training_budget; blank keeps the scenario's).
         self.inputs = {
             "n_communes": n_communes, "scenario_name": scenario_name, "years": years, "seed": seed,
-            "training_budget": training_budget, "training_modality": training_modality,
-            "training_targeting": training_targeting, "mutualisation_mode": mutualisation_mode,
-            "mutualisation_coverage": mutualisation_coverage, "mutualisation_subsidy": mutualisation_subsidy,
-            "recruitment_budget": recruitment_budget, "mediation_budget": mediation_budget,
-            "sponsorship_budget": sponsorship_budget, "referents_budget": referents_budget,
+            "territory": territory, "departements": departements,
+            "training_modality": training_modality, "training_targeting": training_targeting,
+            "mutualisation_mode": mutualisation_mode,
+            **{lever.kwarg: "" for lever in TEXT_LEVERS}, **lever_inputs,
         }  # fmt: skip
         self.error: str | None = None
         self.sim: TransitionModel | None = None
@@ -241,6 +320,11 @@ class DashboardModel(mesa.Model):
             return
         c = self.sim.colls
         self.communes = np.flatnonzero(c.kind == 0)
+        # The history period (2018 to the start year, no lever) runs at once: the page starts at
+        # the policy start, and its series show the policy period.
+        while self.sim.step_index < 0:
+            self.sim.step()
+        self._indexed = len(self.sim.records) - sum(1 for r in self.sim.records if r[0] == 0)
         self._snapshot()
 
     # ------------------------------------------------------------------ running
@@ -304,25 +388,15 @@ class DashboardModel(mesa.Model):
         return pd.DataFrame(cols).reindex(columns=list(categories), fill_value=0.0).cumsum()
 
 
-def model_params() -> dict:
-    """SolaraViz ``model_params``: one input per keyword of :class:`DashboardModel`.
+def default_inputs() -> dict:
+    """The page's inputs at start: the model's defaults, with the lever fields showing the default
+    scenario's values (so that they read as the scenario's, and are editable)."""
+    import inspect
 
-    Selects rather than sliders for the territory size and the horizon: Mesa's sliders do not
-    show their value. Budgets are free text (blank keeps the scenario's value), so they can be
-    invalid: the model then shows the message instead of running.
-    """
-    select = lambda label, value, values: {"type": "Select", "value": value, "values": list(values), "label": label}
-    params = {
-        "scenario_name": select("Scenario", "business_as_usual", list_scenarios()),
-        "n_communes": select("Communes (territory size)", 1000, TERRITORY_SIZES),
-        "years": select("Years simulated", 10, HORIZONS),
-        "seed": {"type": "InputText", "value": "0", "label": "Seed (whole number >= 0)"},
-    }
-    for kwarg, _, label, values in CHOICE_LEVERS:
-        params[kwarg] = select(label, AS_SCENARIO, [AS_SCENARIO, *values])
-    for lever in TEXT_LEVERS:
-        params[lever.kwarg] = {"type": "InputText", "value": "", "label": lever.label}
-    return params
+    params = inspect.signature(DashboardModel.__init__).parameters
+    out = {k: p.default for k, p in params.items() if k not in ("self", "rng", "lever_inputs")}
+    out.update(scenario_values(out["scenario_name"]))
+    return out
 
 
 __all__ = [
@@ -331,7 +405,8 @@ __all__ = [
     "DashboardModel",
     "InputError",
     "build_overrides",
+    "default_inputs",
     "list_scenarios",
     "make_config",
-    "model_params",
+    "scenario_values",
 ]

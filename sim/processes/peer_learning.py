@@ -1,17 +1,20 @@
-"""Peer learning: colleagues and referents raise skills (DESIGN.md, Process 4).
+"""Peer learning: colleagues and referents raise skills (DESIGN.md, Process 4; lever).
 
 Inside each collectivité, staff below the mean skill of its proficient colleagues close a
 share of the gap each step: ``rate * (reference - skill) * (1 - w * attitude)``. The base
 rate is spontaneous learning between colleagues (seed 002 L1266-1269); the referent-network
-lever (seed 003 L23-26, recommendation 2) adds referents, paid for their time, which raise the
-rate in proportion to referents per staff, and pooled communes also draw on their pool's
-referents and skilled staff.
+lever (seed 003 L23-26, recommendation 2) funds referents' time, shared among collectivités by
+its allocation, which raises the rate in proportion to referents per staff; pooled members also
+draw on their pool's referents and skilled staff. What is learnt this way fades unless it is used,
+like a training's gain (:mod:`sim.processes.practice`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim import levers
+from sim.processes import Process
 from sim.selection import group_mean
 
 
@@ -19,22 +22,26 @@ def peer_gain(skill, reference, attitude, rate, resistance_weight: float):
     return rate * np.maximum(0.0, reference - skill) * (1.0 - resistance_weight * attitude)
 
 
-def step(model) -> None:
-    from sim.processes.budget import lever_allocation
+def need(model) -> np.ndarray:
+    """Need for the lever: the share of a collectivité's staff below the required skill."""
+    return 1.0 - model.colls.proficient_share
 
+
+def step(model) -> None:
     st, c = model.staff, model.colls
     r = model.cfg.referents
-    b = model.cfg.behaviour
-    real_staff = np.maximum(c.n_staff / model.cfg.territory.staff_scale, 1.0)
-    budget = lever_allocation(model, r.budget_eur_per_staff) if r.budget_eur_per_staff > 0 else np.zeros(c.n)
-    c.referents = budget * model.steps_per_year / r.cost_per_referent_eur  # FTE-equivalents, spent in full
-    model.spend["referents"] += float(budget.sum())
+    sc = model.cfg.staff
+    real_staff = np.maximum(model.flows.staff, 1.0)
+    budget = levers.available(model, "referents")
+    money = levers.share(model, "referents", budget)
+    c.referents = money * model.steps_per_year / r.cost_per_referent_eur  # FTE-equivalents, spent in full
+    levers.record(model, "referents", float(money.sum()), budget)
 
     rows = st.active_rows()
     emp = st.active_employers()
     skill = st.skill[rows]
     proficient = skill >= model.required_skill
-    ref_own, _n_prof = group_mean(emp[proficient], skill[proficient], c.n)
+    ref_own, _ = group_mean(emp[proficient], skill[proficient], c.n)
     referents_per_staff = c.referents / real_staff
 
     pooled = c.pool >= 0
@@ -52,9 +59,23 @@ def step(model) -> None:
         reference = np.fmax(ref_own, ref_pool_row)
     else:
         reference = ref_own
-    rate = b.peer_learning_rate + r.learning_per_referent_share * referents_per_staff
+    rate = sc.peer_learning_rate + r.learning_per_referent_share * referents_per_staff
     # Collectivités without a reference get -inf: the gain max(0, reference - skill) is then 0
     # (the same result as skipping their staff, without masking two million rows).
     reference = np.where(np.isnan(reference), -np.inf, reference)
-    gain = peer_gain(skill, reference[emp], st.attitude[rows], rate[emp], b.resistance_weight)
-    st.skill[rows] = np.minimum(1.0, skill + gain)
+    gain = peer_gain(skill, reference[emp], st.attitude[rows], rate[emp], sc.resistance_weight)
+    new = np.minimum(1.0, skill + gain)
+    st.skill[rows] = new
+    # Like a training's, what colleagues teach fades unless it is used (sim.processes.practice).
+    st.fresh_gain[rows] += new - skill
+
+
+PROCESS = Process(
+    name="peer_learning",
+    step=step,
+    summary="colleagues and referents (lever) close part of the gap to the skilled staff of the collectivité or its pool",
+    reads=("colls.pool", "staff.skill", "staff.attitude"),
+    writes=("staff.skill", "staff.fresh_gain", "colls.referents"),
+    levers=("referents",),
+    needs={"referents": need},
+)

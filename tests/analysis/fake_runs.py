@@ -142,7 +142,8 @@ def write_parquet(path: Path, table: pa.Table) -> None:
 
 
 def collectivites_table(scenario: str, k: int) -> pa.Table:
-    mat = END[scenario]["maturity_mean"][k]
+    mat = END.get(scenario, END["baseline"])["maturity_mean"][k]
+    excluded = END.get(scenario, END["baseline"])["inhabitants_excluded_share"][k]
     rows = []
     for i, (kind, pop, band, rur, off) in enumerate(COLLECTIVITES):
         rows.append(
@@ -167,12 +168,14 @@ def collectivites_table(scenario: str, k: int) -> pa.Table:
                 "sponsorship": 0.0,
                 "budget_eur": 1000.0 * (i + 1),
                 "inhabitants_illectronism": 0.2,
-                "inhabitants_excluded": 0.1,
+                "inhabitants_excluded": excluded * (1.2 if rur == "rural" else 0.8),
                 "eservice_use": 0.4,
                 "n_staff": 10 * (i + 1),
                 "staff_mean_skill": 0.5,
                 "staff_illectronism_share": 0.2,
                 "staff_proficient_share": 0.5,
+                "x": 0.1 + 0.2 * i,
+                "y": 0.9 - 0.15 * i,
             }
         )
     return pa.Table.from_pylist(rows)
@@ -187,8 +190,8 @@ def staff_table(scenario: str, k: int) -> pa.Table:
             "n_staff": 10,
             "mean_skill": 0.5,
             "mean_age": 45.0,
-            "illectronism_share": END[scenario]["staff_illectronism_share"][k],
-            "proficient_share": END[scenario]["staff_proficient_share"][k],
+            "illectronism_share": END.get(scenario, END["baseline"])["staff_illectronism_share"][k],
+            "proficient_share": END.get(scenario, END["baseline"])["staff_proficient_share"][k],
             "trained_share": 0.3,
         }
         for kind in ("commune", "epci")
@@ -340,4 +343,114 @@ def make_grid_sweep(
                     timeseries=ts,
                 )
                 job += 1
+    return base
+
+
+def run_rows(end: Mapping[str, float], spend_per_step: float, n_steps: int = N_STEPS) -> dict[str, list[Any]]:
+    """Timeseries rows of a run whose metrics end at ``end`` (linear from half) and that spends
+    ``spend_per_step`` euros at every step after 0 (as spend_total_eur and spend_levers_eur)."""
+    cols: dict[str, list[Any]] = {n: [] for n in TIMESERIES_SCHEMA.names}
+    for step in range(n_steps + 1):
+        rows = [(m, value_at(v, step)) for m, v in end.items()]
+        spend = 0.0 if step == 0 else spend_per_step
+        rows += [("spend_total_eur", spend), ("spend_levers_eur", spend)]
+        for metric, value in rows:
+            cols["step"].append(step)
+            cols["year"].append(START_YEAR + step / 4)
+            cols["stratum_kind"].append("all")
+            cols["stratum"].append("all")
+            cols["metric"].append(metric)
+            cols["value"].append(value)
+    return cols
+
+
+#: Equal-budget fake: outcome = base + effect per 100 EUR x level / 100, by arm; seeds shift every arm.
+EQUAL_BUDGET_ARMS = {
+    "equal_budget_training": 0.02,
+    "equal_budget_recruitment": 0.01,
+    "equal_budget_mutualisation": 0.03,
+}
+EQUAL_BUDGET_LEVELS = (50, 100, 200)
+
+
+def equal_budget_maturity(arm: str, level: float, seed: int) -> float:
+    base = 0.30 + 0.01 * seed
+    return base if arm == "business_as_usual" else base + EQUAL_BUDGET_ARMS[arm] * level / 100
+
+
+def make_equal_budget_sweep(root: Path, n_seeds: int = 3) -> Path:
+    """The equal-budget experiment's layout: business_as_usual run (identically) at every budget level."""
+    base = root / "equal_budget"
+    for level in EQUAL_BUDGET_LEVELS:
+        for arm in ("business_as_usual", *EQUAL_BUDGET_ARMS):
+            for k in range(n_seeds):
+                seed = SEEDS[k]
+                mat = equal_budget_maturity(arm, level, seed)
+                spend = 1000.0 if arm == "business_as_usual" else 1000.0 + 10.0 * level
+                ts = run_rows({"maturity_mean": mat, "maturity_gini": 0.5 - mat / 2}, spend)
+                ov = [f"equal_budget_eur_per_staff={level}", f"scenario={arm}", f"seed={seed}"]
+                write_run(base / f"{level}_{arm}_{seed}", arm, k, overrides=ov, timeseries=ts)
+    return base
+
+
+def make_ensemble_sweep(root: Path, members: int = 4, n_seeds: int = 3) -> Path:
+    """Scenarios x parameter sets (``ensemble.member``) x seeds: ``good`` beats the baseline by
+    0.02 x (member - 1): worse for member 0, equal for member 1, better for members 2 and 3."""
+    base = root / "ensemble"
+    for member in range(members):
+        for scenario in ("business_as_usual", "good"):
+            for k in range(n_seeds):
+                seed = SEEDS[k]
+                mat = 0.3 + 0.01 * seed + 0.05 * member + (0.02 * (member - 1) if scenario == "good" else 0.0)
+                ts = run_rows({"maturity_mean": mat}, 1000.0)
+                ov = [f"ensemble.member={member}", f"scenario={scenario}", f"seed={seed}"]
+                write_run(base / f"{member}_{scenario}_{seed}", scenario, k, overrides=ov, timeseries=ts)
+    return base
+
+
+def discovery_gain(effect: float, coverage: float) -> float:
+    """How much ``good`` lowers the Gini against the baseline: only where the training effect is high
+    and the pooling coverage low (a box to discover)."""
+    return 0.05 if effect > 0.5 and coverage < 0.5 else -0.01
+
+
+def make_discovery_sweep(root: Path, n: int = 6, n_seeds: int = 2) -> Path:
+    """Two scenarios over an n x n grid of behaviour.training_effect x mutualisation.coverage, x seeds."""
+    base = root / "discovery"
+    values = [round((i + 0.5) / n, 4) for i in range(n)]
+    for effect in values:
+        for coverage in values:
+            for scenario in ("business_as_usual", "good"):
+                for k in range(n_seeds):
+                    seed = SEEDS[k]
+                    gini = 0.4 + 0.01 * seed - (discovery_gain(effect, coverage) if scenario == "good" else 0.0)
+                    ts = run_rows({"maturity_gini": gini, "maturity_mean": 0.3 + 0.1 * effect}, 1000.0)
+                    ov = [f"behaviour.training_effect={effect}", f"mutualisation.coverage={coverage}",
+                          f"scenario={scenario}", f"seed={seed}"]  # fmt: skip
+                    write_run(base / f"{effect}_{coverage}_{scenario}_{seed}", scenario, k, overrides=ov, timeseries=ts)
+    return base
+
+
+#: Scenarios with long names for layout tests (the named scenarios of conf/scenario/).
+MANY_SCENARIOS = (
+    "business_as_usual", "massive_targeted_training", "mutualisation_first", "recruitment_first", "mediation",
+    "leadership_first", "peer_networks", "combined", "equal_budget_mutualisation",
+)  # fmt: skip
+
+
+def make_many_scenarios(root: Path, n_seeds: int = 3) -> Path:
+    """Every headline metric for nine scenarios x seeds, with collectivités: a report as wide as real ones."""
+    base = root / "many"
+    for i, scenario in enumerate(MANY_SCENARIOS):
+        for k in range(n_seeds):
+            shift = 0.01 * i + 0.002 * k
+            end = {
+                "maturity_mean": 0.3 + shift, "services_online_mean": 0.4 + shift, "staff_proficient_share": 0.2 + shift,
+                "eservice_use_share": 0.3 + shift, "maturity_gini": 0.3 - shift / 2, "gap_size": 0.2 - shift / 3,
+                "gap_rural_urban": -0.1 + shift / 4, "staff_illectronism_share": 0.15 - shift / 5,
+                "inhabitants_excluded_share": 0.14 - shift,
+            }  # fmt: skip
+            ts = run_rows(end, 1.0e6 * (1 + i) + 1000.0 * k)
+            ov = [f"scenario={scenario}", f"seed={SEEDS[k]}"]
+            write_run(base / f"{scenario}_{k}", scenario, k, overrides=ov, timeseries=ts)
     return base

@@ -167,7 +167,36 @@ def test_plot_and_report_commands(grid_root, tmp_path):
         )
         == 0
     )
-    assert "Differences against the baseline" in out.read_text(encoding="utf-8")
+    page = out.read_text(encoding="utf-8")
+    assert "differences against 0" in page and "Mean digital maturity" in page
+    assert "0.200" in page or "+0.200" in page  # budget 200 minus 0: +0.2 of maturity (an index: 3 decimals)
+
+
+def test_report_in_french_with_weights(sweep_root, tmp_path):
+    out = tmp_path / "rapport.html"
+    args = [
+        "report",
+        str(sweep_root),
+        "-o",
+        str(out),
+        "--lang",
+        "fr",
+        "--no-figures",
+        "--weights",
+        "fracture=2",
+        "cost=0",
+    ]
+    assert main(args) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "Synthèse" in page and "fractures 2 (partagé entre 5 critères)" in page
+    assert main(["report", str(sweep_root), "-o", str(out), "--weights", "beauty=1"]) == 2
+
+
+def test_compare_prints_people_tables(sweep_root, capsys):
+    assert main(["compare", str(sweep_root), "--baseline", "baseline"]) == 0
+    text = capsys.readouterr().out
+    assert "Multi-criteria ranking" in text and "Cost per point of every criterion" in text
+    assert "Inhabitants excluded from e-services" in text and "\u22127.0\u00a0pp" in text
 
 
 def test_sensitivity_command_with_an_analytic_model(tmp_path, capsys):
@@ -243,3 +272,24 @@ def test_another_cost_metric(sweep_root, tmp_path):
     # training spending is half the total: 6000 - 2000 euros more for 6 Gini points
     assert ranking.loc["training_first", "cum_spend_training_eur"] == pytest.approx(6000.0)
     assert ranking.loc["training_first", "eur_per_pp"] == pytest.approx(4000 / 6)
+
+
+def test_compare_an_equal_budget_experiment_level_by_level(tmp_path, capsys):
+    root = fr.make_equal_budget_sweep(tmp_path / "eb")
+    assert main(["compare", str(root), "-o", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "counted once" in printed and "level by level of equal_budget_eur_per_staff" in printed
+    diff = pd.read_csv(tmp_path / "out" / "differences.csv")
+    assert len(diff[diff["metric"] == "maturity_mean"]) == 9 and (diff["n_baseline"] == 3).all()
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    base = summary[(summary["scenario"] == "business_as_usual") & (summary["metric"] == "maturity_mean")]
+    assert len(base) == 1 and base["n"].iloc[0] == 3  # one baseline, its 3 seeds once
+
+
+def test_plot_draws_the_differences_against_a_baseline_in_french(sweep_root, tmp_path):
+    out = tmp_path / "figs"
+    assert main(["plot", str(sweep_root), "-o", str(out), "--baseline", "baseline", "--lang", "fr",
+                 "--metrics", "maturity_mean", "inhabitants_excluded_share"]) == 0  # fmt: skip
+    names = {p.name for p in out.iterdir()}
+    assert {"differences.svg", "difference_timeseries_maturity_mean.png"} <= names
+    assert "Écart à Baseline" in (out / "differences.svg").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from scipy import stats
 
 from analysis import plots
 from analysis.compare import run_outcomes
+from analysis.i18n import scenario_title
 from analysis.load import load
 
 T4 = stats.t.ppf(0.975, 4)
@@ -28,7 +29,7 @@ def test_save_writes_png_and_svg(tmp_path, loaded):
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
     text = svg.decode()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
-    assert "Mean digital maturity (index)" in text and "Year" in text  # labels kept as text
+    assert "Mean digital maturity (index 0-1)" in text and "Year" in text  # labels kept as text
     assert not plots.plt.get_fignums()  # closed
 
 
@@ -36,7 +37,8 @@ def test_timeseries_lines_are_the_means_with_t_bands(loaded):
     fig = plots.timeseries_figure(loaded[0], "maturity_mean", "scenario")
     ax = fig.axes[0]
     lines = {ln.get_label(): ln for ln in ax.get_lines()}
-    assert set(lines) == set(fr.END)
+    assert set(lines) == {scenario_title(s) for s in fr.END}  # display names of the scenarios
+    lines = {s: lines[scenario_title(s)] for s in fr.END}
     factors = 0.5 + 0.5 * np.arange(fr.N_STEPS + 1) / fr.N_STEPS
     base = np.array(fr.END["baseline"]["maturity_mean"])
     np.testing.assert_allclose(lines["baseline"].get_ydata(), base.mean() * factors)
@@ -55,8 +57,10 @@ def test_timeseries_lines_are_the_means_with_t_bands(loaded):
 def test_cumulative_spending_series(loaded):
     fig = plots.timeseries_figure(loaded[0], "spend_total_eur", cumulative=True)
     lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
-    np.testing.assert_allclose(lines["mediation"].get_ydata(), np.mean(fr.SPEND["mediation"]) * np.arange(5))
-    assert fig.axes[0].get_ylabel() == "Cumulative total spending (euros)"
+    np.testing.assert_allclose(
+        lines[scenario_title("mediation")].get_ydata(), np.mean(fr.SPEND["mediation"]) * np.arange(5)
+    )
+    assert fig.axes[0].get_ylabel() == "Total spending over the run (EUR)"
     plots.plt.close(fig)
 
 
@@ -65,10 +69,10 @@ def test_distributions_across_seeds_and_collectivites(kind, outcomes, sweep_root
     fig = plots.outcome_distribution_figure(outcomes, "maturity_gini", kind=kind)
     ax = fig.axes[0]
     if kind == "ecdf":
-        assert len(ax.get_lines()) == 3 and ax.get_xlabel().startswith("Gini index")
+        assert len(ax.get_lines()) == 3 and ax.get_xlabel().startswith("Inequality of maturity, Gini index")
     else:
-        assert [t.get_text() for t in ax.get_xticklabels()] == sorted(fr.END)
-        assert ax.get_ylabel().startswith("Gini index")
+        assert [t.get_text() for t in ax.get_xticklabels()] == sorted(scenario_title(s) for s in fr.END)
+        assert ax.get_ylabel().startswith("Inequality of maturity, Gini index")
     plots.plt.close(fig)
     from analysis.load import load_collectivites
 
@@ -89,8 +93,8 @@ def test_heatmap_cells_are_means_over_seeds(grid_root):
     ax = fig.axes[0]
     texts = sorted(t.get_text() for t in ax.texts)
     expected = sorted(
-        f"{np.mean([fr.grid_value(x, y, k) for k in (0, 1)]):.3g}" for x in (0, 100, 200) for y in (0.1, 0.2)
-    )
+        f"{np.mean([fr.grid_value(x, y, k) for k in (0, 1)]):.3f}" for x in (0, 100, 200) for y in (0.1, 0.2)
+    )  # maturity is an index: three decimals
     assert texts == expected
     assert ax.get_xlabel() == "Training: budget (euros per agent)"
     plots.plt.close(fig)
@@ -101,8 +105,8 @@ def test_tradeoff_points_and_error_bars(outcomes):
     fig = plots.tradeoff_figure(outcomes, "maturity_mean", "maturity_gini")
     ax = fig.axes[0]
     points = {c.get_label(): (c.lines[0].get_xdata()[0], c.lines[0].get_ydata()[0]) for c in ax.containers}
-    assert points["training_first"] == pytest.approx((0.35, 0.37))
-    assert points["baseline"] == pytest.approx((0.41, 0.31))
+    assert points[scenario_title("training_first")] == pytest.approx((0.35, 0.37))
+    assert points[scenario_title("baseline")] == pytest.approx((0.41, 0.31))
     assert "lower is better" in ax.get_xlabel() and "higher is better" in ax.get_ylabel()
     plots.plt.close(fig)
 
@@ -134,13 +138,15 @@ def test_population_bands_sort_by_size(bands, ordered):
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        ("maturity_gini", "Gini index of maturity (0 equal, 1 unequal)"),
-        ("cum_spend_total_eur", "Cumulative total spending (euros)"),
-        ("spend_mediation_eur", "Mediation spending (euros per step)"),
-        ("cum_spend_training_eur", "Cumulative training spending (euros)"),
-        ("cum_spend_own_training_eur", "Cumulative own training spending (euros)"),
-        ("spend_own_training_eur", "Own training spending (euros per step)"),
-        ("pooled_share", "Collectivités in a pooling structure (share, 0 to 1)"),
+        ("maturity_gini", "Inequality of maturity, Gini index (index 0-1)"),
+        ("cum_spend_total_eur", "Total spending over the run (EUR)"),
+        ("spend_mediation_eur", "Policy spending: digital mediation (EUR per step)"),
+        ("cum_spend_training_eur", "Policy spending over the run: training (EUR)"),
+        ("cum_spend_own_training_eur", "Own spending over the run: training (EUR)"),
+        ("spend_own_training_eur", "Own spending: training (EUR per step)"),
+        ("pooled_share", "Communes in a pool (%)"),
+        ("spend_something_new_eur", "Something new spending (euros per step)"),
+        ("maturity", "Digital maturity (index 0-1)"),
         ("territory.n_communes", "Territory: number of communes"),
         ("training.budget_eur_per_staff", "Training: budget (euros per staff)"),
     ],
@@ -161,3 +167,47 @@ def test_plot_all_on_a_2d_sweep_includes_the_heatmap(tmp_path, grid_root):
         "distribution_cum_spend_total_eur.png",
     } <= names
     assert all(p.stat().st_size > 5_000 for p in paths)
+
+
+def test_french_labels_and_percent_ticks(loaded):
+    fig = plots.timeseries_figure(loaded[0], "inhabitants_excluded_share", lang="fr")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "Habitants exclus des services en ligne (%)" and ax.get_xlabel() == "Année"
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith("\u00a0%") for t in ticks)  # shares drawn as percentages
+    assert any("," in t for t in ticks)  # French decimal comma
+    plots.plt.close(fig)
+
+
+def test_difference_figure_shows_paired_intervals_and_colours(outcomes):
+    from analysis.compare import absolute_gaps, compare_design, describe_design
+
+    design = describe_design(outcomes)
+    diffs = compare_design(absolute_gaps(outcomes), design, ["maturity_mean", "inhabitants_excluded_share"])
+    fig = plots.difference_figure(diffs, ["maturity_mean", "inhabitants_excluded_share"], baseline="baseline")
+    ax_mat, ax_exc = fig.axes[:2]
+    assert [t.get_text() for t in ax_mat.get_yticklabels()] == [
+        scenario_title("mediation"),
+        scenario_title("training_first"),
+    ]
+    # maturity: training_first +0.06 [0.0512, 0.0688], better and sure: green; intervals drawn as segments
+    segments = [ln for ln in ax_mat.get_lines() if len(ln.get_xdata()) == 2 and ln.get_xdata()[0] != ln.get_xdata()[1]]
+    spans = sorted(tuple(np.round(ln.get_xdata(), 4)) for ln in segments)
+    assert (0.0512, 0.0688) in spans
+    colors = {matplotlib.colors.to_hex(ln.get_color()) for ln in segments}
+    assert plots.BETTER in colors
+    # exclusion in percentage points: mediation -7 pp
+    points = [ln.get_xdata()[0] for ln in ax_exc.get_lines() if ln.get_marker() == "o"]
+    assert -7.0 in np.round(points, 6)
+    assert "percentage points" in ax_exc.get_xlabel()
+    plots.plt.close(fig)
+
+
+def test_difference_timeseries_is_the_paired_mean(loaded):
+    fig = plots.difference_timeseries_figure(loaded[0], "maturity_mean", baseline="baseline")
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")}
+    d = np.mean(np.array(fr.END["training_first"]["maturity_mean"]) - np.array(fr.END["baseline"]["maturity_mean"]))
+    factors = 0.5 + 0.5 * np.arange(fr.N_STEPS + 1) / fr.N_STEPS
+    np.testing.assert_allclose(lines[scenario_title("training_first")].get_ydata(), d * factors)
+    plots.plt.close(fig)

