@@ -98,15 +98,50 @@ def sweep(overrides: list[str], runs: int, args, workdir: Path, identical: bool 
     return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "timings": timings, "dir": str(sweep_dir)}
 
 
-def import_time(repeats: int = 3) -> float:
-    """Seconds for a fresh interpreter to import what a job needs (median)."""
+def import_time(repeats: int = 3, bytecode: bool = True) -> float:
+    """Seconds for a fresh interpreter to import what a job needs (median). ``bytecode=False``:
+    as if nothing had been compiled at install (an empty bytecode cache elsewhere, not written
+    to: what every process paid before ``make venv`` compiled it, with PYTHONDONTWRITEBYTECODE)."""
     code = "import sim.cli, sim.model, sim.io, pyarrow.parquet"
     out = []
     for _ in range(repeats):
+        env = dict(os.environ)
+        if not bytecode:
+            env.update(PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="no-pyc-"), PYTHONDONTWRITEBYTECODE="1")
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
         out.append(time.perf_counter() - t0)
     return statistics.median(out)
+
+
+TEARDOWN = """
+import gc, json, statistics, sys, time
+from sim.config import Config, SimulationConfig, TerritoryConfig
+from sim.model import TransitionModel
+cfg = Config(territory=TerritoryConfig(n_communes={communes}),
+             simulation=SimulationConfig(years={years}, progress=False, figures=False))
+out = []
+for seed in range(3):
+    cfg.seed = seed
+    gc.collect()
+    gc.freeze()
+    model = TransitionModel(cfg)
+    model.run()
+    t0 = time.perf_counter()
+    del model
+    gc.collect()
+    out.append(time.perf_counter() - t0)
+    gc.unfreeze()
+print(json.dumps(statistics.median(out)))
+"""
+
+
+def teardown_time(args) -> float:
+    """Seconds to free a finished model (its agents), as sim.run does after each run (median
+    of 3 runs in one process)."""
+    code = TEARDOWN.format(communes=args.communes, years=args.years)
+    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def machine() -> dict:
@@ -160,7 +195,14 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-sweeps-") as tmp:
         work = Path(tmp)
         imports = import_time()
-        print(f"imports of a job's modules in a fresh interpreter: {imports:.2f} s", flush=True)
+        imports_no_pyc = import_time(bytecode=False)
+        teardown = teardown_time(args)
+        print(f"freeing a finished model: {teardown:.3f} s", flush=True)
+        print(
+            f"imports of a job's modules in a fresh interpreter: {imports:.2f} s "
+            f"({imports_no_pyc:.2f} s without compiled bytecode)",
+            flush=True,
+        )
         one: list[float] = []
         for r in range(args.repeats):
             # A sweep of one run: the fixed cost of a sweep (start-up), for the split below.
@@ -197,7 +239,7 @@ def main(argv=None) -> int:
                 "timings": runs[0]["timings"],
             }
         )
-    md = markdown(info, rows, memory, imports, wall_one, args)
+    md = markdown(info, rows, memory, (imports, imports_no_pyc, teardown), wall_one, args)
     print()
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -217,7 +259,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def markdown(info: dict, rows: list[dict], memory: dict, imports: float, wall_one: float, args) -> str:
+def markdown(info: dict, rows: list[dict], memory: dict, import_s: tuple, wall_one: float, args) -> str:
+    imports, imports_no_pyc, teardown = import_s
     by = {r["launcher"]: r for r in rows}
     lines = [
         (
@@ -275,18 +318,24 @@ def markdown(info: dict, rows: list[dict], memory: dict, imports: float, wall_on
             ),
             f"| **start-up, once per sweep** | **{startup:.2f}** | |",
         ]
+        extra = (
+            f"(without compiled bytecode, each process would import in {imports_no_pyc:.2f} s instead of "
+            f"{imports:.2f} s.)"
+        )
         for label, value in (
             ("per run: model, build", t.get("build_s", 0)),
             ("per run: model, simulation", t.get("run_s", 0)),
             ("per run: model, output tables", t.get("tables_s", 0)),
             ("per run: I/O (Parquet, checksums, manifest)", t.get("write_s", 0)),
+            ("per run: model, teardown (freeing its agents; measured apart)", teardown),
             (
                 "per run: Hydra's run_job, composition, lock and checks (the rest)",
-                per_job - model - t.get("write_s", 0),
+                per_job - model - t.get("write_s", 0) - teardown,
             ),
         ):
             lines.append(f"| {label} | {value:.3f} | {value / per_job:.0%} |")
         lines.append(f"| **per run** | **{per_job:.3f}** | |")
+        lines += ["", "Imports " + extra]
     if memory:
         first, last = min(memory), max(memory)
         lines += [
