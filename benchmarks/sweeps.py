@@ -1,12 +1,12 @@
 """Benchmark of sweeps: throughput of the launchers, where a run's time goes, memory over a sweep.
 
-    python -m benchmarks.sweeps                      # 100 runs per launcher, about 8 minutes
+    python -m benchmarks.sweeps                      # 100 runs per launcher, about 10 minutes
     python -m benchmarks.sweeps --runs 20 --repeats 1 --memory-jobs 10   # a quick check
     make bench                                       # benchmarks.bench, then this
 
-Each measurement is a real ``python -m sim -m`` sweep in a fresh process, into a fresh sweep
-directory (nothing skipped), of ``--runs`` runs of the default territory (``--communes``
-communes, ``--years`` years, one seed each), as a user would launch it:
+Each measurement is a real ``python -m sim -m`` sweep in a fresh process (its own session), into
+a fresh sweep directory (nothing skipped), of ``--runs`` runs of the default territory
+(``--communes`` communes, ``--years`` years, one seed each), as a user would launch it:
 
 - ``basic``: Hydra's basic launcher (``hydra/launcher=basic``), jobs one after the other;
 - ``sim``: the project's launcher in the launching process (the default);
@@ -15,8 +15,10 @@ communes, ``--years`` years, one seed each), as a user would launch it:
 - ``sim-N-bB``: the same, B jobs per batch.
 
 The launchers are interleaved (one round runs each once; ``--repeats`` rounds), so that the
-ratios compare runs made under the same load; medians are reported. Throughput is given as
-runs per core-minute: runs / (wall time x cores used) x 60.
+ratios compare runs made under similar load; medians are reported. Besides the wall time, the
+CPU time of all the sweep's processes (launching process, workers, helpers) is read from /proc
+while it runs: runs per CPU-minute is the throughput per core, much less sensitive to other jobs
+on the machine than wall times (docs/PERFORMANCE.md).
 
 Where the time goes (``sim`` launcher): a sweep's wall time is a start-up plus a cost per run;
 sweeps of one run give the start-up, of which a fresh interpreter importing what a job needs
@@ -85,17 +87,55 @@ def sweep(overrides: list[str], runs: int, args, workdir: Path, identical: bool 
     ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     t0 = time.perf_counter()
+    cpu: dict[int, float] = {}
     with open(sweep_dir / "bench.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            _poll_cpu(proc.pid, cpu)
+            time.sleep(0.1)
     wall = time.perf_counter() - t0
+    end = time.monotonic() + 10
+    while _poll_cpu(proc.pid, cpu) and time.monotonic() < end:  # helpers still exiting
+        time.sleep(0.1)
     if status != 0:
         raise RuntimeError(f"sweep failed ({' '.join(cmd)}): see {sweep_dir / 'bench.log'}")
     manifests = [json.loads(p.read_text()) for p in sweep_dir.glob("*/manifest.json")]
     if len(manifests) != runs:
         raise RuntimeError(f"{len(manifests)} of {runs} runs complete in {sweep_dir}")
     timings = {k: statistics.mean(m["timings"][k] for m in manifests) for k in manifests[0]["timings"]}
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "timings": timings, "dir": str(sweep_dir)}
+    cpu[proc.pid] = max(cpu.get(proc.pid, 0.0), usage.ru_utime + usage.ru_stime)
+    return {
+        "wall_s": wall,
+        "cpu_s": sum(cpu.values()),
+        "processes": len(cpu),
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "timings": timings,
+        "dir": str(sweep_dir),
+    }
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _poll_cpu(pgid: int, cpu: dict[int, float]) -> int:
+    """Record the CPU time (user + system) of every live process of the process group ``pgid``
+    (the sweep, its workers, helpers: the launching process starts a new session); returns how
+    many are alive. A process's last 0.1 s before it exits can be missed."""
+    alive = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) != pgid or fields[0] == "Z":
+            continue
+        alive += 1
+        pid = int(stat.parent.name)
+        cpu[pid] = max(cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / _TICK)
+    return alive
 
 
 def import_time(repeats: int = 3, bytecode: bool = True) -> float:
@@ -226,6 +266,7 @@ def main(argv=None) -> int:
     for name, runs in results.items():
         wall = statistics.median(r["wall_s"] for r in runs)
         cores = table[name][1]
+        cpu = statistics.median(r["cpu_s"] for r in runs)
         rows.append(
             {
                 "launcher": name,
@@ -235,6 +276,9 @@ def main(argv=None) -> int:
                 "wall_max_s": max(r["wall_s"] for r in runs),
                 "s_per_run": wall / args.runs,
                 "runs_per_core_minute": args.runs / (wall * cores) * 60,
+                "cpu_s": cpu,
+                "cpu_s_per_run": cpu / args.runs,
+                "runs_per_cpu_minute": args.runs / cpu * 60,
                 "repeats": len(runs),
                 "timings": runs[0]["timings"],
             }
@@ -280,16 +324,32 @@ def markdown(info: dict, rows: list[dict], memory: dict, import_s: tuple, wall_o
             f"`python -m sim -m` process each, launchers interleaved; median of {args.repeats} round(s)."
         ),
         "",
-        "| launcher | overrides | cores | wall (s), median / max | s per run | runs per core-minute | vs basic |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        (
+            "| launcher | overrides | cores | wall (s), median / max | wall vs basic | CPU (s), all its processes "
+            "| CPU s per run | runs per CPU-minute | CPU / cores (s) | CPU / cores vs basic |"
+        ),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     basic = by.get("basic")
     for r in rows:
-        ratio = f"{basic['wall_s'] / r['wall_s']:.2f}x" if basic else ""
+        best = r["cpu_s"] / r["cores"]
+        vs_wall = f"{basic['wall_s'] / r['wall_s']:.2f}x" if basic else ""
+        vs_best = f"{basic['cpu_s'] / best:.2f}x" if basic else ""
         lines.append(
             f"| {r['launcher']} | `{r['overrides']}` | {r['cores']} | {r['wall_s']:.1f} / {r['wall_max_s']:.1f} | "
-            f"{r['s_per_run']:.3f} | {r['runs_per_core_minute']:.0f} | {ratio} |"
+            f"{vs_wall} | {r['cpu_s']:.1f} | {r['cpu_s_per_run']:.3f} | {r['runs_per_cpu_minute']:.0f} | "
+            f"{best:.1f} | {vs_best} |"
         )
+    lines += [
+        "",
+        (
+            "Wall times depend on the load: on a shared machine the workers wait for a core. The CPU time of "
+            "all the sweep's processes (the launching process, its workers and helpers, read from /proc) "
+            "depends on it much less: runs per CPU-minute is the throughput per core, and CPU / cores the wall "
+            "time the sweep would take with its cores free (a lower bound: the start-up in the launching "
+            "process is not parallel)."
+        ),
+    ]
     ref = by.get("sim")
     if ref is not None and args.runs > 1:
         # wall(N) = start-up + N x per-job: the one-run sweeps give the start-up.
