@@ -131,6 +131,10 @@ def set_aside_different_run(out_dir: Path, expected_hash: str, code_hash: str | 
 
 
 _freeing: list[bool] = []
+#: Allocations between two collections of the youngest generation during a run (Python's default
+#: is 2,000): a default-territory run then spends about 0.08 s in the garbage collector instead
+#: of 0.13-0.16 s, and the garbage a run makes between two collections stays bounded.
+YOUNG_THRESHOLD = 20_000
 
 
 @contextmanager
@@ -141,15 +145,19 @@ def freed_on_exit():
     (about 0.1 s with numpy, pandas, Mesa and Hydra imported), so the objects that exist before
     the run are set aside for it (``gc.freeze``) and put back after (``gc.unfreeze``): the
     collection looks only at what the run made. Nested uses collect once, at the outermost exit
-    (a sweep's job wraps its configuration objects and its run)."""
+    (a sweep's job wraps its configuration objects and its run). During the run, the youngest
+    generation is collected less often (:data:`YOUNG_THRESHOLD`)."""
     if _freeing:  # nested (a sweep's job around its run): the outermost one collects
         yield
         return
     _freeing.append(True)
+    thresholds = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(max(thresholds[0], YOUNG_THRESHOLD), *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.collect()
         gc.unfreeze()
         _freeing.pop()
