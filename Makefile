@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= france,test,dashboard,slurm,discovery
 
-.PHONY: run test lint format venv clean bench validate params dashboard regression
+.PHONY: run test lint format venv clean bench validate params dashboard regression check-wheel
 ASSETS := $(VENV)/.solara-assets
 
 $(STAMP): pyproject.toml
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	  test -x $(PY) || $$PYBIN -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip uv
 	$(VENV)/bin/uv pip install --python $(PY) --quiet -e ".[$(EXTRAS)]"
+	@# Bytecode of the dependencies and the project, compiled once here: every process (each
+	@# sweep worker, each SLURM task) then imports instead of compiling, even when
+	@# PYTHONDONTWRITEBYTECODE is set (docs/PERFORMANCE.md). Up-to-date files are skipped.
+	$(PY) -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') sim analysis hydra_plugins >/dev/null
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -39,9 +43,16 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## Benchmark by territory size and vectorised/per-agent ratio (docs/PERFORMANCE.md); ARGS="--repeats 1" for a quick one.
+## Benchmarks (docs/PERFORMANCE.md): by territory size and vectorised/per-agent ratio
+## (ARGS="--repeats 1" for a quick one), then sweep throughput by launcher, time split and memory
+## over a sweep (SWEEP_ARGS="--runs 20 --memory-jobs 10" for a quick one).
 bench: $(STAMP)
 	$(PY) -m benchmarks.bench $(ARGS)
+	$(PY) -m benchmarks.sweeps $(SWEEP_ARGS)
+
+## Build the wheel, install it in a fresh environment and run it from another directory (CI does).
+check-wheel: $(STAMP)
+	UV=$(VENV)/bin/uv scripts/check-wheel.sh
 
 ## The web dashboard (docs/DASHBOARD.md): http://localhost:8765
 dashboard: $(STAMP) $(ASSETS)

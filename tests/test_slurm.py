@@ -52,6 +52,7 @@ def test_sweep_on_slurm_records_failures_and_resumes(tmp_path):
         f"hydra.launcher.partition={partition}",
         "hydra.launcher.mem_gb=1",
         "hydra.launcher.timeout_min=10",
+        "hydra.launcher.batch_size=2",  # both jobs in one array task
         f"hydra.sweep.dir={sweep}",
     ]
 
@@ -61,7 +62,8 @@ def test_sweep_on_slurm_records_failures_and_resumes(tmp_path):
     # sbatch exports the submitting environment to the jobs: seed 1 fails on the node.
     env = {**os.environ, "SIM_INJECT_FAILURE": "1"}
     first = subprocess.run(args, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 1, first.stderr  # a failed job: summary and non-zero exit
+    assert "2 jobs: 1 complete" in first.stderr and "failure injected for seed 1" in first.stderr
     assert io.is_complete(job(0))
     assert "InjectedFailure" in json.loads((job(1) / io.ERROR).read_text())["error"]
     assert list((sweep / ".submitit").iterdir())  # the jobs went through sbatch
