@@ -18,6 +18,7 @@ The Hydra plugins of ``hydra_plugins/sim_sweeps`` (the ``sim`` sweeper and the `
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -512,9 +513,46 @@ def _dumps(obj) -> bytes:
     return cloudpickle.dumps(obj)
 
 
-def _worker_init(parent_pid: int) -> None:
+def _worker_init(parent_pid: int, ready=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the launching process's business
     watch_parent(parent_pid)
+    if ready is not None:
+        ready.release()
+
+
+@contextlib.contextmanager
+def _deferred_ctrl_c():
+    """Hold a Ctrl-C (SIGINT) received inside the block and raise it as KeyboardInterrupt at its
+    end (in the main thread only; elsewhere, nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _wait_started(executor, ready, timeout: float = 120.0) -> None:
+    """Wait until every worker the executor has launched has run its initializer.
+
+    A worker unpickles the executor's queues (and their semaphores) when it starts; if the
+    launching process were interrupted meanwhile, it would remove them first and the worker would
+    print a traceback (FileNotFoundError in ``SemLock._rebuild``). Called while Ctrl-C is
+    ignored; a worker that dies on start ends the wait (the executor reports it as broken).
+    """
+    procs = list(getattr(executor, "_processes", {}).values())
+    end = time.monotonic() + timeout
+    started = 0
+    while started < len(procs) and time.monotonic() < end:
+        if ready.acquire(timeout=0.1):
+            started += 1
+        elif not all(p.is_alive() for p in procs):
+            return
 
 
 def _worker_run(token: str, payload: bytes, batch: list[tuple[int, list[str]]]) -> list[JobReturn]:
@@ -583,8 +621,9 @@ def run_in_workers(
             from multiprocessing import forkserver
 
             forkserver.ensure_running()
+        ready = ctx.Semaphore(0)
         executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+            max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(), ready)
         )
         if not forked:
             futures = {executor.submit(_worker_run, token, payload, batch): batch for batch in job_batches}
@@ -592,8 +631,13 @@ def run_in_workers(
         signal.signal(signal.SIGINT, previous)
     results: dict[int, JobReturn] = {}
     try:
-        if forked:
-            futures = {executor.submit(_worker_run, token, payload, batch): batch for batch in job_batches}
+        # The workers' start: a Ctrl-C meanwhile is acted on once they have started (the first
+        # submit waits for the server's imports; a worker still starting when its queues are
+        # removed prints a traceback).
+        with _deferred_ctrl_c():
+            if forked:
+                futures = {executor.submit(_worker_run, token, payload, batch): batch for batch in job_batches}
+            _wait_started(executor, ready)
         for fut in as_completed(futures):
             batch = futures[fut]
             try:
