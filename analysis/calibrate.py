@@ -54,7 +54,7 @@ from sim.targets import Target, TargetError, load_targets, select
 
 CRITERIA = ("max", "second-max")
 SETTINGS = "calibration.json"
-LAUNCHERS = ("basic", "joblib", "slurm", "submitit_local")
+LAUNCHERS = ("sim", "basic", "joblib", "slurm", "submitit_local")
 
 
 class CalibrationError(RuntimeError):
@@ -394,7 +394,7 @@ def sweep_command(
     runs_dir: Path,
     overrides: Sequence[str],
     years: int,
-    launcher: str = "joblib",
+    launcher: str = "sim",
     jobs: int = 2,
     hydra_args: Sequence[str] = (),
 ) -> list[str]:
@@ -413,8 +413,8 @@ def sweep_command(
         f"hydra.sweep.dir={runs_dir.resolve()}",
         "hydra.job.config.override_dirname.exclude_keys=[" + ",".join(dict.fromkeys(keys)) + "]",
     ]
-    if launcher == "joblib":
-        cmd += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
+    if launcher in ("sim", "joblib"):  # the project's launcher (batched workers) or joblib's
+        cmd += [f"hydra/launcher={launcher}", f"hydra.launcher.n_jobs={jobs}"]
     elif launcher != "basic":  # slurm, submitit_local, or any launcher config of conf/hydra/launcher/
         if not launcher or "=" in launcher or " " in launcher:
             raise CalibrationError(f"bad launcher name {launcher!r} (e.g. {', '.join(LAUNCHERS)})")
@@ -547,7 +547,7 @@ def point_means(outputs: pd.DataFrame, ids: Sequence[str]) -> tuple[pd.DataFrame
 class RunOptions:
     """How runs are made (may change between relaunches)."""
 
-    launcher: str = "joblib"
+    launcher: str = "sim"
     jobs: int = 2
     hydra_args: list[str] = field(default_factory=list)
     progress: bool = True

@@ -440,11 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--launcher",
-        default="joblib",
-        help="Hydra launcher of the sweeps: basic, joblib (with --jobs), slurm, submitit_local, or the name of "
+        default="sim",
+        help="Hydra launcher of the sweeps: sim (the project's, with --jobs worker processes), basic, joblib "
+        "(with --jobs), slurm, submitit_local, or the name of "
         "any launcher config (hydra/launcher=NAME)",
     )
-    p.add_argument("--jobs", type=int, default=2, help="joblib: parallel worker processes")
+    p.add_argument("--jobs", type=int, default=2, help="sim and joblib launchers: parallel worker processes")
     p.add_argument(
         "--hydra-arg",
         action="append",
