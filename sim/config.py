@@ -454,17 +454,21 @@ class InitialConfig:
     )
     open_data_mid_log10_pop: float = param(
         4.95,
-        "Initial open data: log10 of the population at which half the collectivités publish.",
+        "Initial open data (at the history start, mid-2018): log10 of the population at which half the "
+        "collectivités publish.",
         lo=0.0,
         hi=8.0,
-        source="calibrated to seed 004 L70 (over half of large collectivités, under 10 % at 3,500-50,000 inh.)",
+        source="seed 004 L70 (September 2020: over half of large collectivités, under 10 % at 3,500-50,000 inh.); "
+        "the prior lets the calibration fit the earlier OpenDataFrance shares (2019, 2020)",
+        prior=(4.9, 6.0),
     )
     open_data_slope: float = param(
         3.0,
         "Initial open data: slope of the logistic in log10 of the population.",
         lo=0.0,
         hi=20.0,
-        source="calibrated to seed 004 L70",
+        source="seed 004 L70; prior: assumption",
+        prior=(2.0, 5.0),
     )
     illectronism_by_age: list[float] = param(
         [0.02, 0.04, 0.08, 0.27, 0.67],
