@@ -1,0 +1,124 @@
+"""Write the indicative results of docs/SCENARIOS.md from a comparison under parameter uncertainty.
+
+    python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v2/ensemble.parquet \\
+        'scenario=glob(*)' 'ensemble.member=range(0,50)' 'seed=range(0,2)' hydra.launcher.n_jobs=2
+    python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/
+    python -m experiments.indicative robust/ --sweep multirun/ensemble_comparison
+
+Reads ``versus_baseline.csv`` (written by ``python -m analysis robustness``) and replaces what lies
+between ``<!-- BEGIN INDICATIVE -->`` and ``<!-- END INDICATIVE -->`` in docs/SCENARIOS.md by a
+table: one row per scenario, one column per headline outcome of the registry (sim/outcomes.py), each
+cell the mean difference from the baseline over the parameter sets, the 2.5-97.5 % range of the
+per-set differences, and the share of parameter sets under which the scenario is better. The
+provenance (ensemble file and version, members, seeds, years) comes from the runs' manifests.
+Nothing is typed by hand: rerun the three commands after a change of the model or the ensemble.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+BEGIN, END = "<!-- BEGIN INDICATIVE -->", "<!-- END INDICATIVE -->"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "SCENARIOS.md"
+
+
+def _cell(row: pd.Series, name: str) -> str:
+    from sim.outcomes import format_diff
+
+    better = row["p_better"]
+    return (
+        f"{format_diff(name, row['mean_diff'])} ({format_diff(name, row['param_lo'])} to "
+        f"{format_diff(name, row['param_hi'])}) · {better:.0%}"
+    )
+
+
+def provenance(sweep: Path | None) -> str:
+    """Ensemble, members, seeds and horizon of the sweep's runs (from their manifests)."""
+    if sweep is None:
+        return ""
+    manifests = sorted(sweep.glob("*/manifest.json"))
+    if not manifests:
+        raise SystemExit(f"no run manifest under {sweep}")
+    members, seeds, paths, versions, years = set(), set(), set(), set(), set()
+    for m in manifests:
+        cfg = json.loads(m.read_text()).get("config", {})
+        ens = cfg.get("ensemble", {})
+        members.add(ens.get("member"))
+        paths.add(str(ens.get("path")))
+        versions.add(str(ens.get("version")))
+        seeds.add(cfg.get("seed"))
+        years.add(cfg.get("simulation", {}).get("years"))
+    return (
+        f"{len(manifests)} runs: {len(members)} parameter sets of `{', '.join(sorted(paths))}` "
+        f"(version {', '.join(sorted(versions))}) x {len(seeds)} seeds x the scenarios below, "
+        f"{', '.join(map(str, sorted(years)))} years of policy, default territory (`territory.seed: 0`)."
+    )
+
+
+def render(table: pd.DataFrame, metrics: list[str], note: str) -> str:
+    from sim.outcomes import get, label
+
+    baseline = table["baseline"].iloc[0]
+    lines = [
+        BEGIN,
+        "<!-- written by python -m experiments.indicative: do not edit by hand -->",
+        "",
+        f"**Indicative results under parameter uncertainty** (difference from `{baseline}` at the "
+        "horizon; in each cell: mean over parameter sets (2.5 to 97.5 % of the per-set differences) · "
+        "share of parameter sets under which the scenario does better). " + note,
+        "",
+        "| scenario | " + " | ".join(f"{label(m)} ({'↑' if get(m).direction > 0 else '↓'})" for m in metrics) + " |",
+        "|---|" + "---|" * len(metrics),
+    ]
+    for scenario, rows in table.groupby("scenario", sort=True):
+        rows = rows.set_index("metric")
+        cells = [_cell(rows.loc[m], m) if m in rows.index else "" for m in metrics]
+        lines.append(f"| `{scenario}` | " + " | ".join(cells) + " |")
+    share = table.loc[table["metric"].isin(metrics), "share_param"].median()
+    lines += [
+        "",
+        (
+            f"Parameter uncertainty is a median {share:.0%} of the variance of these differences "
+            "(the rest is seed noise, all that a comparison at fixed parameters shows)."
+        ),
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("robust", type=Path, help="output folder of python -m analysis robustness")
+    p.add_argument("--sweep", type=Path, help="the sweep compared (for the provenance line)")
+    p.add_argument("--doc", type=Path, default=DOC)
+    p.add_argument("--metrics", nargs="+", help="outcomes (default: the registry's headline outcomes)")
+    args = p.parse_args(argv)
+    from sim.outcomes import metrics as declared
+
+    path = args.robust / "versus_baseline.csv"
+    if not path.exists():
+        print(f"{path} not found: run python -m analysis robustness with --baseline first", file=sys.stderr)
+        return 2
+    table = pd.read_csv(path)
+    wanted = args.metrics or [m for m in declared(headline=True) if m in set(table["metric"])]
+    if not wanted:
+        print(f"none of the outcomes asked for is in {path}", file=sys.stderr)
+        return 2
+    text = args.doc.read_text()
+    if BEGIN not in text or END not in text:
+        print(f"{args.doc} lacks the markers {BEGIN} ... {END}", file=sys.stderr)
+        return 2
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    args.doc.write_text(head + render(table, wanted, provenance(args.sweep)) + tail)
+    print(f"{args.doc}: indicative results of {table['scenario'].nunique()} scenarios x {len(wanted)} outcomes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
