@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m analysis report multirun/2026-11-23/17-45-00 -o report.html\n"
             "  python -m analysis sensitivity morris --param training.budget_eur_per_staff=0:500 \\\n"
             "      --param territory.n_communes=40:120:int --seeds 3 -o sa/\n"
-            "  python -m analysis calibrate --out calibration/v1\n"
+            "  python -m analysis calibrate --out calibration/v2\n"
             "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n"
             "  python -m analysis discover multirun/lhs --beats mediation --over business_as_usual \\\n"
             "      --metric inhabitants_excluded_share -o discovery/\n\n"
@@ -392,15 +392,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "examples:\n"
-            "  python -m analysis calibrate --out calibration/v1\n"
-            "  python -m analysis calibrate --out calibration/v1 --dry-run        # check targets, show the plan\n"
+            "  python -m analysis calibrate --out calibration/v2\n"
+            "  python -m analysis calibrate --out calibration/v2 --dry-run        # check targets, show the plan\n"
             "  python -m analysis calibrate --out calibration/main --set simulation.start_year=2018 \\\n"
             "      --drop-unavailable --points 250 --seeds 2 --waves 3 --jobs 2\n"
-            "  python -m analysis calibrate --out calibration/v1 --launcher slurm \\\n"
+            "  python -m analysis calibrate --out calibration/v2 --launcher slurm \\\n"
             "      --hydra-arg hydra.launcher.partition=cpu --hydra-arg hydra.launcher.array_parallelism=100\n"
             "  python -m analysis calibrate --list-targets --set simulation.start_year=2018\n\n"
             "then run an experiment on the ensemble:\n"
-            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet\n"
+            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v2/ensemble.parquet\n"
             "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual\n"
         ),
     )
@@ -496,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "examples:\n"
-            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet\n"
+            "  python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v2/ensemble.parquet\n"
             "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/\n"
             "  python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual \\\n"
             "      --metrics maturity_mean inhabitants_excluded_share --sensitivity -o robust/\n"

@@ -1069,7 +1069,7 @@ def _caveats(data: ReportData) -> str:
             "seeds; each seed draws another territory and other chance events)." + one + " They say nothing about "
             "the uncertainty on the model's parameters, most of which are assumptions. To include it, run the "
             "scenarios on a calibrated ensemble of parameter sets: <code>python -m sim -m experiment=ensemble_comparison "
-            "ensemble.path=calibration/v1/ensemble.parquet</code> (an ensemble written by <code>python -m analysis "
+            "ensemble.path=calibration/v2/ensemble.parquet</code> (an ensemble written by <code>python -m analysis "
             "calibrate</code>; see docs/CALIBRATION.md), then build this report on its folder "
             "(<code>multirun/ensemble_comparison</code>): it then gives, for each scenario, the probability of doing "
             "better over the parameter sets, intervals that include parameter uncertainty, and whether the ranking "
@@ -1078,7 +1078,7 @@ def _caveats(data: ReportData) -> str:
             f"{design.n_seeds if design else 0} graines ; chaque graine tire un autre territoire et d'autres aléas)." + one +
             " Ils ne disent rien de l'incertitude sur les paramètres du modèle, pour la plupart des hypothèses. Pour "
             "l'inclure, simuler les scénarios sur un ensemble calibré de jeux de paramètres : <code>python -m sim -m "
-            "experiment=ensemble_comparison ensemble.path=calibration/v1/ensemble.parquet</code> (un ensemble écrit par "
+            "experiment=ensemble_comparison ensemble.path=calibration/v2/ensemble.parquet</code> (un ensemble écrit par "
             "<code>python -m analysis calibrate</code> ; voir docs/CALIBRATION.md), puis produire ce rapport sur son "
             "dossier (<code>multirun/ensemble_comparison</code>) : il donne alors, pour chaque scénario, la probabilité "
             "de faire mieux sur les jeux de paramètres, des intervalles qui incluent l'incertitude sur les paramètres, "

@@ -8,8 +8,8 @@ parameter, named by its dotted path (``staff.training_effect``); columns without
 
 A run takes member ``ensemble.member`` of ``ensemble.path``::
 
-    python -m sim ensemble.path=calibration/v1/ensemble.parquet ensemble.member=3
-    python -m sim -m ensemble.path=calibration/v1/ensemble.parquet 'ensemble.member=range(0,20)' \\
+    python -m sim ensemble.path=calibration/v2/ensemble.parquet ensemble.member=3
+    python -m sim -m ensemble.path=calibration/v2/ensemble.parquet 'ensemble.member=range(0,20)' \\
         'seed=range(0,5)' scenario=business_as_usual,mediation
 
 :func:`apply_ensemble` (called by :func:`sim.config.to_config`, so before validation) replaces the
