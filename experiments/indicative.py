@@ -28,13 +28,17 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "SCENARIOS.md"
 
 
 def _cell(row: pd.Series, name: str) -> str:
-    from sim.outcomes import format_diff
+    """Mean (range over parameter sets) · share better; 'none' when every set gives exactly the
+    baseline's value; costs without a share better (spending more is what a lever does)."""
+    from sim.outcomes import format_diff, get
 
-    better = row["p_better"]
-    return (
+    if row.get("p_tie", 0) == 1:
+        return "none (identical runs)"
+    text = (
         f"{format_diff(name, row['mean_diff'])} ({format_diff(name, row['param_lo'])} to "
-        f"{format_diff(name, row['param_hi'])}) · {better:.0%}"
+        f"{format_diff(name, row['param_hi'])})"
     )
+    return text if get(name).family == "cost" else f"{text} · {row['p_better']:.0%}"
 
 
 def provenance(sweep: Path | None) -> str:
@@ -70,7 +74,7 @@ def render(table: pd.DataFrame, metrics: list[str], note: str) -> str:
         "",
         f"**Indicative results under parameter uncertainty** (difference from `{baseline}` at the "
         "horizon; in each cell: mean over parameter sets (2.5 to 97.5 % of the per-set differences) · "
-        "share of parameter sets under which the scenario does better). " + note,
+        "share of parameter sets under which the scenario does better; costs without that share). " + note,
         "",
         "| scenario | " + " | ".join(f"{label(m)} ({'↑' if get(m).direction > 0 else '↓'})" for m in metrics) + " |",
         "|---|" + "---|" * len(metrics),
@@ -96,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("robust", type=Path, help="output folder of python -m analysis robustness")
     p.add_argument("--sweep", type=Path, help="the sweep compared (for the provenance line)")
     p.add_argument("--doc", type=Path, default=DOC)
-    p.add_argument("--metrics", nargs="+", help="outcomes (default: the registry's headline outcomes)")
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        help="outcomes (default: the registry's headline outcomes, spending summed over the run)",
+    )
     args = p.parse_args(argv)
     from sim.outcomes import metrics as declared
 
@@ -105,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path} not found: run python -m analysis robustness with --baseline first", file=sys.stderr)
         return 2
     table = pd.read_csv(path)
-    wanted = args.metrics or [m for m in declared(headline=True) if m in set(table["metric"])]
+    present = set(table["metric"])
+    # headline outcomes; a spending metric as its total over the run (cum_) when that is compared
+    wanted = args.metrics or [
+        n for m in declared(headline=True) for n in (m, f"cum_{m}") if n in present and (n == m or m not in present)
+    ]
     if not wanted:
         print(f"none of the outcomes asked for is in {path}", file=sys.stderr)
         return 2

@@ -23,6 +23,18 @@ def _table() -> pd.DataFrame:
                 "share_param": 0.9,
             }
         )
+    # a scenario that leaves the outcome as it is under every parameter set, and a cost
+    rows.append({**rows[0], "scenario": "leadership", "mean_diff": 0.0, "param_lo": 0.0, "param_hi": 0.0, "p_tie": 1.0})
+    rows.append(
+        {
+            **rows[0],
+            "metric": "cum_spend_levers_eur",
+            "mean_diff": 3e7,
+            "param_lo": 2e7,
+            "param_hi": 4e7,
+            "p_better": 0.0,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -32,7 +44,8 @@ def test_the_table_replaces_only_what_lies_between_the_markers(tmp_path):
     _table().to_csv(robust / "versus_baseline.csv", index=False)
     doc = tmp_path / "SCENARIOS.md"
     doc.write_text(f"# Title\n\nbefore\n\n{indicative.BEGIN}\nold text\n{indicative.END}\n\nafter\n")
-    assert indicative.main([str(robust), "--doc", str(doc)]) == 0
+    args = [str(robust), "--doc", str(doc), "--metrics", "inhabitants_excluded_share", "cum_spend_levers_eur"]
+    assert indicative.main(args) == 0
     text = doc.read_text()
     assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
     assert "old text" not in text
@@ -40,9 +53,12 @@ def test_the_table_replaces_only_what_lies_between_the_markers(tmp_path):
     # one row per scenario: the mean difference in points (typographic minus), its range, the share better
     assert "| `mediation` | \u22125.0\u00a0pp (\u221210.0\u00a0pp to \u22122.5\u00a0pp) · 100% |" in inside
     assert "| `training` | +0.2\u00a0pp (+0.4\u00a0pp to +0.1\u00a0pp) · 60% |" in inside
+    assert "| `leadership` | none (identical runs) |" in inside
+    eur = "+30\u00a0M\u00a0EUR (+20\u00a0M\u00a0EUR to +40\u00a0M\u00a0EUR)"
+    assert f"{eur} |" in inside and f"{eur} ·" not in inside  # no share for costs
     assert "business_as_usual" in inside and "median 90%" in inside
     # rerunning gives the same document (the markers are kept)
-    assert indicative.main([str(robust), "--doc", str(doc)]) == 0
+    assert indicative.main(args) == 0
     assert doc.read_text() == text
 
 
