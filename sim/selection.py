@@ -9,10 +9,39 @@ _PREFILTER_MIN = 10_000
 _BUCKETS = 32
 
 
+def _merged_group_key_order(groups: np.ndarray, keys: np.ndarray) -> np.ndarray | None:
+    """``np.lexsort((keys, groups))`` by one stable sort of ``group + key`` (keys mapped onto
+    [0, 1]), or None when that cannot be told apart from it (two equal sums).
+
+    Why it is exact when the sums differ: ``(key - min) / (max - min)`` is at most 1 and rounding
+    never inverts an order, so a pair ordered by (group, key) has sums in the same order or
+    equal; when no two sums are equal, the order of the sums is the lexicographic order. Equal
+    sums (equal keys in a group, or keys closer than the float spacing at the group's value,
+    about 1e-11 of the keys' range) leave it to the caller's exact sort. Why it is faster: the
+    candidates come mostly in employer order (the staff rows), in a few sorted runs, and numpy's
+    stable sort of floats (timsort) merges such runs in about half the time of sorting the keys.
+    """
+    kmin, kmax = keys.min(), keys.max()
+    if not (np.isfinite(kmin) and np.isfinite(kmax)) or kmax <= kmin:
+        return None
+    combined = keys - kmin
+    combined /= kmax - kmin
+    combined += groups
+    order = np.argsort(combined, kind="stable")
+    combined = combined[order]
+    if (combined[1:] == combined[:-1]).any():
+        return None
+    return order
+
+
 def _group_key_order(groups: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """``np.lexsort((keys, groups))``: order by group, then key, then position."""
     if len(groups) == 0 or groups.max() >= 1 << 16 or groups.min() < 0:
         return np.lexsort((keys, groups))
+    if len(groups) >= _PREFILTER_MIN and keys.dtype == np.float64:
+        order = _merged_group_key_order(groups, keys)
+        if order is not None:
+            return order
     # Same order, faster: sort the keys, then the groups with a stable radix sort (16-bit
     # integers). The fast unstable key sort is used only when no two keys tie (then it equals
     # the stable one, which keeps ties in position order); NaN keys take the stable sort too.

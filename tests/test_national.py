@@ -33,11 +33,16 @@ def _lexsort_first_k(groups, keys, quota):
     return order[rank < quota[g]]
 
 
-@pytest.mark.parametrize("keys_kind", ["uniform", "priority", "ties", "skewed", "nan", "wide_groups"])
+@pytest.mark.parametrize(
+    "keys_kind",
+    ["uniform", "priority", "ties", "skewed", "nan", "wide_groups", "negative", "near_ties", "one_group", "staff_rows"],
+)
 def test_prefiltered_selection_equals_the_full_sort(keys_kind):
     rng = np.random.default_rng(len(keys_kind))
-    n, n_groups = 120_000, 70_000 if keys_kind == "wide_groups" else 3_000
+    n, n_groups = 120_000, {"wide_groups": 70_000, "one_group": 1}.get(keys_kind, 3_000)
     groups = rng.integers(0, n_groups, n)
+    if keys_kind == "staff_rows":  # like the staff: sorted by employer, then hires appended in runs
+        groups = np.concatenate([np.sort(part) for part in np.split(groups, [90_000, 100_000, 110_000])])
     keys = {
         "uniform": rng.random(n),
         "priority": rng.integers(0, 4, n) + rng.random(n),
@@ -45,6 +50,10 @@ def test_prefiltered_selection_equals_the_full_sort(keys_kind):
         "skewed": rng.beta(2, 8, n) + 1e-6 * rng.random(n),
         "nan": np.where(rng.random(n) < 0.01, np.nan, rng.random(n)),
         "wide_groups": rng.random(n),
+        "negative": rng.normal(size=n),
+        "near_ties": 1.0 + rng.integers(0, 50, n) * 2.0**-52,  # keys one float spacing apart
+        "one_group": rng.random(n),
+        "staff_rows": rng.random(n),
     }[keys_kind]
     quota = rng.integers(0, 12, n_groups)
     quota[:50] = 10**6  # whole groups
