@@ -285,7 +285,9 @@ class TransitionModel(mesa.Model):
         c.staff_use_share = np.nan_to_num(ratio(users, count))
         c.proficient_share = np.nan_to_num(ratio(up_to_date, count))
         front_use = ratio(n[5] + n[7], front_n)
-        m_mean = ratio(np.bincount(emp, weights=skill * (family == MANAGEMENT), minlength=c.n), m_n)
+        # Managers' skill summed over the managers only: the other rows added 0.0 (no change).
+        managers = family == MANAGEMENT
+        m_mean = ratio(np.bincount(emp[managers], weights=skill[managers], minlength=c.n), m_n)
         c.staff_mean_skill = mean
         c.n_staff = count.astype(np.int64)
         c.it_fte = by_kind[3] / scale

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim import levers
 from sim.processes import Process
-from sim.selection import group_mean
+from sim.selection import group_mean, ratio
 
 
 def peer_gain(skill, reference, attitude, rate, resistance_weight: float):
@@ -37,18 +37,27 @@ def step(model) -> None:
     c.referents = money * model.steps_per_year / r.cost_per_referent_eur  # FTE-equivalents, spent in full
     levers.record(model, "referents", float(money.sum()), budget)
 
-    rows = st.active_rows()
-    emp = st.active_employers()
-    skill = st.skill[rows]
+    # Computed over the whole columns and written back to current staff only (masked): the
+    # leavers' rows not yet compacted away are left as they were. Cheaper than gathering and
+    # scattering the current staff's rows, and the same values, in the same row order.
+    n = st.size
+    active = st.active[:n]
+    skill = st.skill[:n]
+    emp = st.employer[:n]
     proficient = skill >= model.required_skill
-    ref_own, _ = group_mean(emp[proficient], skill[proficient], c.n)
+    proficient &= active
+    emp_p, skill_p = emp[proficient], skill[proficient]
+    ref_own, count_own = group_mean(emp_p, skill_p, c.n)
     referents_per_staff = c.referents / real_staff
 
     pooled = c.pool >= 0
     if pooled.any():
         n_pools = int(c.pool.max()) + 1
         pool_of_row = np.where(pooled, c.pool, n_pools)
-        ref_pool, _ = group_mean(pool_of_row[emp[proficient]], skill[proficient], n_pools + 1)
+        # The pools' counts add up the collectivités' (integers: exact); their skill totals are
+        # summed over the staff, in row order, like the collectivités'.
+        pool_total = np.bincount(pool_of_row[emp_p], weights=skill_p, minlength=n_pools + 1)
+        ref_pool = ratio(pool_total, np.bincount(pool_of_row, weights=count_own, minlength=n_pools + 1))
         pool_ref_fte = np.bincount(pool_of_row, weights=c.referents, minlength=n_pools + 1)
         pool_staff = np.bincount(pool_of_row, weights=real_staff, minlength=n_pools + 1)
         spill = np.where(
@@ -63,15 +72,13 @@ def step(model) -> None:
     # Collectivités without a reference get -inf: the gain max(0, reference - skill) is then 0
     # (the same result as skipping their staff, without masking two million rows).
     reference = np.where(np.isnan(reference), -np.inf, reference)
-    gain = peer_gain(skill, reference[emp], st.attitude[rows], rate[emp], sc.resistance_weight)
+    gain = peer_gain(skill, reference[emp], st.attitude[:n], rate[emp], sc.resistance_weight)
     new = skill + gain
     np.minimum(new, 1.0, out=new)
-    st.skill[rows] = new
     # Like a training's, what colleagues teach fades unless it is used (sim.processes.practice).
-    new -= skill
-    fresh = st.fresh_gain[rows]
-    fresh += new
-    st.fresh_gain[rows] = fresh
+    learnt = np.subtract(new, skill, out=gain)
+    np.copyto(skill, new, where=active)
+    np.add(st.fresh_gain[:n], learnt, out=st.fresh_gain[:n], where=active)
 
 
 PROCESS = Process(

@@ -51,10 +51,14 @@ def step_factors(model) -> tuple[float, float]:
 
 def step(model) -> None:
     st = model.staff
-    rows = st.active_rows()
-    skill = st.skill[rows]
+    # Over the whole columns, written back to current staff only (see sim.processes.peer_learning).
+    n = st.size
+    active = st.active[:n]
+    skill, fresh = st.skill[:n], st.fresh_gain[:n]
     use = uses_tools(skill, model.required_skill, model.cfg.drivers.following_band)
-    st.skill[rows], st.fresh_gain[rows] = practise(skill, st.fresh_gain[rows], use, *step_factors(model))
+    new_skill, new_fresh = practise(skill, fresh, use, *step_factors(model))
+    np.copyto(skill, new_skill, where=active)
+    np.copyto(fresh, new_fresh, where=active)
 
 
 PROCESS = Process(

@@ -35,13 +35,15 @@ def step(model) -> None:
     sc = model.cfg.staff
     rng = model.streams["turnover"]
     rows = st.active_rows()
-    st.age[rows] += 1.0 / model.steps_per_year
+    age = st.age[: st.size]
+    np.add(age, 1.0 / model.steps_per_year, out=age, where=st.active[: st.size])  # current staff age
     digital = st.job_family[rows] == DIGITAL
-    # The two departure probabilities (others, digital staff), looked up for each staff member.
+    # The two departure probabilities (others, digital staff), picked for each staff member.
     rates = np.array([sc.departure_rate, min(sc.departure_rate + sc.digital_departure_extra, 1.0)])
-    probability = departure_probability(rates, model.steps_per_year)[digital.view(np.uint8)]
+    others, digital_p = departure_probability(rates, model.steps_per_year)
+    probability = np.where(digital, digital_p, others)
     draw = rng.random(len(rows))
-    leaves = leaving(st.age[rows], sc.retirement_age, draw, probability)
+    leaves = leaving(age[rows], sc.retirement_age, draw, probability)
     gone = rows[leaves]
     retired = int((st.age[gone] >= sc.retirement_age).sum())
     model.counters["retirements"] += retired
