@@ -200,7 +200,9 @@ def collect(model) -> None:
     # the strata then add them up (integer counts: the same shares as averaging staff rows).
     emp = st.active_employers()
     code = (ill.view(np.uint8) << 1) | prof.view(np.uint8)  # 0..3
-    combo = np.bincount(emp * 4 + code, minlength=4 * c.n).reshape(c.n, 4).astype(np.float64)
+    cell = emp * 4
+    cell += code
+    combo = np.bincount(cell, minlength=4 * c.n).reshape(c.n, 4).astype(np.float64)
     staff_n = combo.sum(axis=1)
     staff_counts = (
         ("staff_proficient_share", combo[:, 1] + combo[:, 3]),

@@ -145,15 +145,20 @@ def initial_state(model) -> None:
     aggregate(model)
 
 
-def aggregate(model) -> None:
-    """Give EPCI, départements and régions the population-weighted values of their communes
-    (illectronism, exclusion, help coverage; illectronism by age weighted by each age group's
-    population, and the age shares). One weighted count per kind of group: the numerators and
-    weights of the 13 values are laid side by side and summed in a single bincount."""
-    c = model.colls
+def _aggregate_plan(c) -> list:
+    """The part of :func:`aggregate` that does not change over a run, for each kind of group:
+    its rows, the communes counted, the cells and weights of the changing values and their
+    weight sums, and the groups' age shares (weights and values both fixed). Kept on the table
+    with a copy of what it was computed from, and computed again if any of that differs."""
     communes = c.kind == 0
+    inputs = (c.kind, c.epci, c.departement, c.region, c.population, c.age_share[communes])
+    cached = getattr(c, "_aggregate_plan", None)
+    if cached is not None and all(np.array_equal(a, b) for a, b in zip(cached[0], inputs, strict=True)):
+        return cached[1]
     w = c.population * communes
     n_age = c.illectronism_age.shape[1]
+    n_changing = 3 + n_age  # illectronism, exclusion, help coverage, illectronism by age
+    plan = []
     for key, kind in ((c.epci, 1), (c.departement, 2), (c.region, 3)):
         rows = np.flatnonzero(c.kind == kind)
         if len(rows) == 0:
@@ -163,24 +168,52 @@ def aggregate(model) -> None:
         idx = rows if kind == 1 else key[rows]
         wv = w[valid]
         age_w = wv[:, None] * c.age_share[valid]  # population of each age group
-        values = np.column_stack(
-            [
-                c.illectronism[valid],
-                c.excluded[valid],
-                c.help_coverage[valid],
-                c.illectronism_age[valid],
-                c.age_share[valid],
-            ]
-        )
         weights = np.column_stack([wv, wv, wv, age_w, np.repeat(wv[:, None], n_age, axis=1)])
-        k = values.shape[1]
+        k = weights.shape[1]
         cells = (key[valid][:, None] * k + np.arange(k)).ravel()
-        total = np.bincount(cells, weights=(values * weights).ravel(), minlength=size * k).reshape(size, k)
         count = np.bincount(cells, weights=weights.ravel(), minlength=size * k).reshape(size, k)
+        # Each cell sums its own column only, in the order of the communes: the age shares'
+        # totals are those of the whole table, whatever the other columns hold.
+        values = np.zeros_like(weights)
+        values[:, n_changing:] = c.age_share[valid]
+        total = np.bincount(cells, weights=(values * weights).ravel(), minlength=size * k).reshape(size, k)
+        age_share = np.nan_to_num(ratio(total, count))[idx][:, n_changing:]
+        changing_cells = (key[valid][:, None] * n_changing + np.arange(n_changing)).ravel()
+        plan.append(
+            (
+                rows,
+                valid,
+                size,
+                idx,
+                changing_cells,
+                np.ascontiguousarray(weights[:, :n_changing]),
+                np.ascontiguousarray(count[:, :n_changing]),
+                age_share,
+            )
+        )
+    c._aggregate_plan = (tuple(np.array(a, copy=True) for a in inputs), plan)
+    return plan
+
+
+def aggregate(model) -> None:
+    """Give EPCI, départements and régions the population-weighted values of their communes
+    (illectronism, exclusion, help coverage; illectronism by age weighted by each age group's
+    population, and the age shares). One weighted count per kind of group: the numerators and
+    weights of the values are laid side by side and summed in a single bincount; the weights,
+    their sums and the age shares are fixed over a run (:func:`_aggregate_plan`)."""
+    c = model.colls
+    communes = c.kind == 0
+    n_age = c.illectronism_age.shape[1]
+    for rows, valid, size, idx, cells, weights, count, age_share in _aggregate_plan(c):
+        values = np.column_stack(
+            [c.illectronism[valid], c.excluded[valid], c.help_coverage[valid], c.illectronism_age[valid]]
+        )
+        k = values.shape[1]
+        total = np.bincount(cells, weights=(values * weights).ravel(), minlength=size * k).reshape(size, k)
         mean = np.nan_to_num(ratio(total, count))[idx]
         c.illectronism[rows], c.excluded[rows], c.help_coverage[rows] = mean[:, 0], mean[:, 1], mean[:, 2]
         c.illectronism_age[rows] = mean[:, 3 : 3 + n_age]
-        c.age_share[rows] = mean[:, 3 + n_age :]
+        c.age_share[rows] = age_share
     groups = ~communes
     c.eservice_use[groups] = (
         c.services_online[groups]
