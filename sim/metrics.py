@@ -96,7 +96,10 @@ def _strata(model):
     )
 
 
-def collect(model) -> None:
+def collect(model, snapshot=None) -> None:
+    """Append this step's records. ``snapshot`` (a :class:`sim.model.StaffSnapshot`), when
+    given, is what the refresh of the staff aggregates computed over the current staff, with
+    the staff unchanged since: its arrays and counts are used instead of computing them again."""
     c, st = model.colls, model.staff
     cfg = model.cfg
     step, year = int(model.step_index), float(model.year)
@@ -134,10 +137,16 @@ def collect(model) -> None:
     put("all", "all", "sponsorship_mean", c.sponsorship.mean())
 
     rows = st.active_rows()
-    skill = st.skill[rows]
-    prof = skill >= model.required_skill
-    ill = skill < model.illectronism_threshold
-    use = uses_tools(skill, model.required_skill, cfg.drivers.following_band)
+    thresholds = (model.required_skill, model.illectronism_threshold, cfg.drivers.following_band)
+    if snapshot is not None and (snapshot.thresholds != thresholds or len(snapshot.skill) != len(rows)):
+        snapshot = None
+    if snapshot is not None:
+        skill, prof, ill, use = snapshot.skill, snapshot.proficient, snapshot.ill, snapshot.use
+    else:
+        skill = st.skill[rows]
+        prof = skill >= model.required_skill
+        ill = skill < model.illectronism_threshold
+        use = uses_tools(skill, model.required_skill, cfg.drivers.following_band)
     n_rows = len(rows)
 
     def share(mask):  # == mask.mean(): the count is exact, the division correctly rounded
@@ -198,11 +207,13 @@ def collect(model) -> None:
 
     # Staff counts per collectivité by (illectronic, proficient), in one pass over the staff;
     # the strata then add them up (integer counts: the same shares as averaging staff rows).
-    emp = st.active_employers()
     code = (ill.view(np.uint8) << 1) | prof.view(np.uint8)  # 0..3
-    cell = emp * 4
-    cell += code
-    combo = np.bincount(cell, minlength=4 * c.n).reshape(c.n, 4).astype(np.float64)
+    if snapshot is not None:  # counts by (kind of post, ill, prof, use, employer): add them up
+        combo = snapshot.cells.sum(axis=(0, 3)).reshape(4, c.n).T.astype(np.float64)
+    else:
+        cell = st.active_employers() * 4
+        cell += code
+        combo = np.bincount(cell, minlength=4 * c.n).reshape(c.n, 4).astype(np.float64)
     staff_n = combo.sum(axis=1)
     staff_counts = (
         ("staff_proficient_share", combo[:, 1] + combo[:, 3]),
@@ -236,7 +247,7 @@ def collect(model) -> None:
 
     # By staff category and job family: counts of (category, family, illectronic, proficient).
     cat = st.category[rows]
-    fam = st.job_family[rows]
+    fam = snapshot.family if snapshot is not None else st.job_family[rows]
     nf = len(JOB_FAMILIES)
     cells = np.bincount((cat * nf + fam) * 4 + code, minlength=len(CATEGORIES) * nf * 4)
     cells = cells.reshape(len(CATEGORIES), nf, 2, 2).astype(np.float64)

@@ -18,6 +18,7 @@ lever draws from its own stream of the run's seed (:mod:`sim.streams`).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -51,6 +52,23 @@ STAFF_AGGREGATES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class StaffSnapshot:
+    """What the last refresh of the staff aggregates computed over the current staff (in the
+    order of ``rows``), for the metrics of the same step: valid while no process changed the
+    staff since (:meth:`TransitionModel.step` hands it over only then) and for the same
+    thresholds (``thresholds``: required skill, illectronism threshold, following band)."""
+
+    skill: np.ndarray
+    family: np.ndarray
+    proficient: np.ndarray
+    use: np.ndarray
+    ill: np.ndarray
+    #: Staff counts by (kind of post, in illectronism, up to date, uses the tools, employer).
+    cells: np.ndarray
+    thresholds: tuple
+
+
 #: Kind of post by job family, for the staff aggregates: 1 front line, 2 manager, 3 digital.
 _POST_KIND = np.zeros(6, dtype=np.uint8)
 _POST_KIND[[RECEPTION, INSTRUCTION]] = 1
@@ -69,6 +87,9 @@ class TransitionModel(mesa.Model):
 
     #: The processes of a step, in order (each a :class:`sim.processes.Process`).
     processes = STEP_ORDER
+    #: What the last refresh of the staff aggregates computed over the staff (a
+    #: :class:`StaffSnapshot`), while still valid within a step; None otherwise.
+    staff_snapshot: StaffSnapshot | None = None
     #: Compact the staff columns (drop the rows of leavers, :meth:`StaffTable.compact`) after a
     #: process that removes staff, once leavers are more than this share of the rows; None:
     #: never. Results do not depend on it (tests/test_agents.py); only the row numbers do.
@@ -152,18 +173,23 @@ class TransitionModel(mesa.Model):
         # Staff changed since the last refresh of the staff aggregates. Processes that declare
         # reading an aggregate get it up to date; the others see it as it was at the start of the
         # step (the budgets per staff member, the lever's needs).
+        # A refresh leaves what it computed over the staff in staff_snapshot, for the metrics,
+        # as long as no process changes the staff.
         stale = False
+        self.staff_snapshot = None
         for process in self.processes:
             if stale and STAFF_AGGREGATES.intersection(process.reads):
                 self.refresh_staff_aggregates()
                 stale = False
             process.step(self)
-            stale = stale or process.changes_staff
+            if process.changes_staff:
+                stale, self.staff_snapshot = True, None
             if "staff.active" in process.writes:  # it may have removed staff
                 self.compact_staff()
         if stale:
             self.refresh_staff_aggregates()
-        metrics.collect(self)
+        metrics.collect(self, self.staff_snapshot)
+        self.staff_snapshot = None  # about 35 MB for France: not kept between steps
         if self.step_index >= self.n_steps:
             self.running = False
             levers.warn_unspent(self)
@@ -262,18 +288,31 @@ class TransitionModel(mesa.Model):
         emp = st.active_employers()
         skill = st.skill[rows]
         family = st.job_family[rows]
+        required, threshold = self.required_skill, self.illectronism_threshold
+        proficient = skill >= required
+        use = uses_tools(skill, required, self.cfg.drivers.following_band)
+        ill = skill < threshold
         # Kind of post: 0 other, 1 front line (reception, instruction), 2 manager, 3 own digital,
         # 4 digital hired under the recruitment lever.
-        kind = _POST_KIND[family]
-        kind += st.recruited[rows] & (family == DIGITAL)
-        # Cell of each staff member: 4 * kind + 2 * up to date + uses the tools (20 cells).
-        cell = kind.astype(np.int64)
-        cell <<= 2
-        cell |= (skill >= self.required_skill).view(np.uint8) << 1
-        cell |= uses_tools(skill, self.required_skill, self.cfg.drivers.following_band).view(np.uint8)
+        code = np.zeros(len(rows), dtype=np.uint8)
+        for fam, kind in enumerate(_POST_KIND.tolist()):  # a table look-up, on bytes
+            if kind:
+                code += (family == fam).view(np.uint8) * np.uint8(kind)
+        code += st.recruited[rows] & (family == DIGITAL)
+        # Cell of each staff member: 8 * kind + 4 * in illectronism + 2 * up to date + uses the
+        # tools (40 cells); the metrics count the staff by employer from the same cells.
+        code <<= 3
+        code |= ill.view(np.uint8) << 2
+        code |= proficient.view(np.uint8) << 1
+        code |= use.view(np.uint8)
+        cell = code.astype(np.int64)
         cell *= c.n
         cell += emp
-        n = np.bincount(cell, minlength=20 * c.n).reshape(20, c.n)  # staff by cell, then employer
+        cells = np.bincount(cell, minlength=40 * c.n).reshape(5, 2, 2, 2, c.n)  # kind, ill, prof, use
+        self.staff_snapshot = StaffSnapshot(
+            skill, family, proficient, use, ill, cells, (required, threshold, self.cfg.drivers.following_band)
+        )
+        n = cells.sum(axis=1).reshape(20, c.n)  # staff by (kind, up to date, uses), then employer
         by_kind = [n[k] + n[k + 1] + n[k + 2] + n[k + 3] for k in range(0, 20, 4)]
         count = sum(by_kind).astype(np.float64)
         users = sum(n[k] for k in range(1, 20, 2)).astype(np.float64)
