@@ -46,7 +46,9 @@ def step(model) -> None:
     emp = st.employer[:n]
     proficient = skill >= model.required_skill
     proficient &= active
-    emp_p, skill_p = emp[proficient], skill[proficient]
+    # Indices, then gathers: boolean indexing with an irregular mask is several times slower.
+    which = np.flatnonzero(proficient)
+    emp_p, skill_p = emp.take(which), skill.take(which)
     ref_own, count_own = group_mean(emp_p, skill_p, c.n)
     referents_per_staff = c.referents / real_staff
 

@@ -83,7 +83,11 @@ def apply_due_gains(model) -> None:
     st = model.staff
     n = st.size
     gain_step = st.gain_step[:n]
-    due = np.flatnonzero((gain_step <= model.step_index) & (gain_step != NEVER) & st.active[:n])
+    # gain_step <= step and gain_step != NEVER in one comparison: shifted as unsigned integers,
+    # NEVER (the smallest int32) becomes the largest value and the order of the others is kept.
+    shift = np.uint32(-(NEVER + 1))
+    shifted = gain_step.view(np.uint32) + shift
+    due = np.flatnonzero((shifted <= np.uint32(model.step_index + int(shift))) & st.active[:n])
     if len(due):
         gain = st.pending_gain[due]
         st.skill[due] = np.minimum(1.0, st.skill[due] + gain)
@@ -130,7 +134,7 @@ def _train(model, money, carry, modality: str, targeting: str, cost_per_real: fl
     low, high = model.cfg.training.completion[modality]
     min_skill = model.illectronism_threshold if modality == "elearning" else 0.0
     completed = rng.random(len(chosen)) < completion_probability(s, low, high, min_skill)
-    done = chosen[completed]
+    done = chosen.take(np.flatnonzero(completed))  # faster than a boolean mask here
     sc = model.cfg.staff
     eff = model.cfg.training.efficacy[modality]
     st.pending_gain[done] = training_gain(
@@ -183,7 +187,8 @@ def step(model, train=_train, apply_gains=apply_due_gains) -> None:
             model.streams["lever.training"],
         )
     levers.record(model, "training", spent, budget)
-    apply_gains(model)  # gains with no delay
+    if model.cfg.staff.competence_delay_steps <= 0:  # gains with no delay (none due otherwise)
+        apply_gains(model)
 
 
 PROCESS = Process(
