@@ -83,22 +83,20 @@ def first_k_per_group(groups: np.ndarray, keys: np.ndarray, quota: np.ndarray) -
     if not (np.isfinite(kmin) and np.isfinite(kmax)) or kmax <= kmin:
         return _first_k_sorted(groups, keys, quota)
     size = len(quota)
-    # Small integer types where they fit: the passes over all candidates are memory-bound.
-    small = size * _BUCKETS < 2**31
-    itype = np.int32 if small else np.int64
+    # Buckets as bytes (the passes over all candidates are memory-bound); the cells in numpy's
+    # index type, which np.bincount would convert them to.
     scaled = keys - kmin
     scaled *= _BUCKETS / (kmax - kmin)
-    bucket = scaled.astype(itype)
+    bucket = scaled.astype(np.int8)  # 0.._BUCKETS (the largest key; _BUCKETS < 128), then capped
     np.minimum(bucket, _BUCKETS - 1, out=bucket)
-    cell = groups.astype(itype) if small else groups.astype(np.int64)
-    cell *= _BUCKETS
+    cell = np.multiply(groups, _BUCKETS, dtype=np.intp)
     cell += bucket
     hist = np.bincount(cell, minlength=size * _BUCKETS).reshape(size, _BUCKETS)
     cum = np.cumsum(hist, axis=1)
     need = np.minimum(quota, cum[:, -1])
     # Last bucket kept per group: the first whose running count reaches the quota (-1: none).
-    last = np.where(need > 0, (cum < need[:, None]).sum(axis=1), -1).astype(itype)
-    candidates = np.flatnonzero(bucket <= last[groups])
+    last = np.where(need > 0, (cum < need[:, None]).sum(axis=1), -1).astype(np.int8)
+    candidates = np.flatnonzero(bucket <= last.take(groups))
     return candidates[_first_k_sorted(groups[candidates], keys[candidates], quota)]
 
 
