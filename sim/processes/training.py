@@ -73,7 +73,14 @@ def eligible_rows(model) -> np.ndarray:
     (Tested on the whole columns, masked by ``active``: cheaper than gathering the active rows.)"""
     st = model.staff
     n = st.size
-    ok = eligible(st.last_training[:n], st.gain_step[:n], model.step_index, retrain_interval(model))
+    # eligible() in three passes instead of six: ``last == NEVER or step - last >= interval`` is
+    # ``last <= step - interval`` (NEVER is the smallest int32; the difference cannot overflow).
+    latest = model.step_index - retrain_interval(model)
+    if latest < NEVER:  # not with any real step index; kept exact all the same
+        ok = eligible(st.last_training[:n], st.gain_step[:n], model.step_index, retrain_interval(model))
+    else:
+        ok = st.last_training[:n] <= latest
+        ok &= st.gain_step[:n] == NEVER
     ok &= st.active[:n]
     return np.flatnonzero(ok)
 

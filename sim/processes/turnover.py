@@ -44,7 +44,7 @@ def step(model) -> None:
     probability = np.where(digital, digital_p, others)
     draw = rng.random(len(rows))
     leaves = leaving(age[rows], sc.retirement_age, draw, probability)
-    gone = rows[leaves]
+    gone = rows.take(np.flatnonzero(leaves))
     retired = int((st.age[gone] >= sc.retirement_age).sum())
     model.counters["retirements"] += retired
     model.counters["departures"] += len(gone) - retired
