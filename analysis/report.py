@@ -610,6 +610,22 @@ def _count_text(n_better: int, n_tie: int, n: int, basis: str, lang: str) -> str
     return text + (tr(lang, f", equal in {n_tie}", f", égal pour {n_tie}") if n_tie else "")
 
 
+def _param_range(row: pd.Series | dict, lang: str) -> str:
+    """Where the difference lies under 95 % of the parameter sets (an ensemble comparison only): the
+    interval beside the mean is that of the mean, much narrower than this range."""
+    lo, hi = row.get("param_lo"), row.get("param_hi")
+    if (
+        lo is None
+        or hi is None
+        or not (np.isfinite(lo) and np.isfinite(hi))
+        or row.get("prob_basis") != "parameter sets"
+    ):
+        return ""
+    m = row["metric"]
+    a, b = reg.format_diff(m, lo, lang) or "0", reg.format_diff(m, hi, lang) or "0"
+    return tr(lang, f"{a} to {b} depending on the parameter set", f"de {a} à {b} selon le jeu de paramètres")
+
+
 def _sure_text(row: pd.Series | dict, lang: str) -> str:
     """How sure: in how many parameter sets (or seeds) the group does better, with the probability over
     parameter sets, and whether the interval excludes 0."""
@@ -686,13 +702,16 @@ def _executive_summary(data: ReportData) -> str:
             lang,
             f"Each scenario is compared with <b>{html.escape(base)}</b> on the same territories, under <b>{k} "
             f"parameter sets</b> {_source_text(data)}, with {n_seeds} seeds each (same seed = same territory and same "
-            f"chance events){_after(data.years, lang)}. <b>The intervals include parameter uncertainty</b>: they are "
-            f"over the parameter sets, and “better under k of {k} parameter sets” says how sure.",
+            f"chance events){_after(data.years, lang)}. <b>Parameter uncertainty is part of every answer</b>: the "
+            "interval beside a difference is the 95 % interval of its mean over the parameter sets; “a to b "
+            f"depending on the parameter set” is where the difference lies under 95 % of them, and “better under k "
+            f"of {k} parameter sets” says how sure.",
             f"Chaque scénario est comparé à <b>{html.escape(base)}</b> sur les mêmes territoires, sous <b>{k} jeux de "
             f"paramètres</b> {_source_text(data)}, avec {n_seeds} graines chacun (même graine = même territoire et "
-            f"mêmes aléas){_after(data.years, lang)}. <b>Les intervalles incluent l'incertitude sur les paramètres</b> : ils "
-            f"portent sur les jeux de paramètres, et « mieux pour k jeux de paramètres sur {k} » dit avec quelle "
-            "certitude.",
+            f"mêmes aléas){_after(data.years, lang)}. <b>L'incertitude sur les paramètres fait partie de chaque "
+            "réponse</b> : l'intervalle à côté d'un écart est l'intervalle à 95 % de sa moyenne sur les jeux de "
+            "paramètres ; « de a à b selon le jeu de paramètres » dit où se trouve l'écart pour 95 % d'entre eux, et "
+            f"« mieux pour k jeux de paramètres sur {k} » dit avec quelle certitude.",
         )
         intro += " " + _spread_sentence(data)
     else:
@@ -732,7 +751,7 @@ def _executive_summary(data: ReportData) -> str:
                 ci = reg.format_interval(m, r["ci_low"], r["ci_high"], lang, diff=True)
                 cost = _eur_per_point(r.get("eur_per_point"), _extra(data, r), r["improvement"], lang,
                                       r.get("improvement_low"))  # fmt: skip
-                sure = _sure_text(r, lang)
+                sure = _semi(lang).join(t for t in (_param_range(r, lang), _sure_text(r, lang)) if t)
                 details.append(f"{html.escape(reg.label(m, lang))} {html.escape(d)} {html.escape(ci)} "
                                f"({html.escape(sure)}{_semi(lang)}{html.escape(cost)})")  # fmt: skip
             lead = tr(lang, f"<b>{fam_title}</b>: <b>{html.escape(name)}</b> does best",
@@ -780,6 +799,8 @@ def _best_per_fracture(data: ReportData, at: pd.DataFrame) -> str:
         if best.get("prob_basis") == "parameter sets" and np.isfinite(best.get("prob_better", np.nan)):
             cost = _count_text(int(best["prob_n_better"]), int(best["prob_n_tie"]), int(best["prob_n"]),
                                "parameter sets", lang) + _semi(lang) + cost  # fmt: skip
+            spread = _param_range(best, lang)
+            cost = spread + _semi(lang) + cost if spread else cost
         clauses.append(
             f"{reg.label(m, lang)}{_colon(lang)}{_group_name(data, best, level=False)} {reg.format_diff(m, best['diff'], lang)} "
             f"{reg.format_interval(m, best['ci_low'], best['ci_high'], lang, diff=True)} ({cost})"

@@ -15,8 +15,11 @@ echo "== building the wheel"
 "$UV" build --wheel --quiet --out-dir "$WORK/dist" "$ROOT"
 rm -rf "$ROOT/build"
 WHEEL=$(ls "$WORK"/dist/*.whl)
-python3 -m zipfile -l "$WHEEL" | grep -q "sim/conf/config.yaml" || { echo "error: conf/ is not in the wheel" >&2; exit 1; }
-python3 -m zipfile -l "$WHEEL" | grep -q "hydra_plugins/sim_sweeps/sweeper.py" || { echo "error: the Hydra plugins are not in the wheel" >&2; exit 1; }
+# The listing goes to a file first: `grep -q` stops reading at the first match, and under
+# `set -o pipefail` the listing's broken pipe would fail the check.
+python3 -m zipfile -l "$WHEEL" >"$WORK/wheel-files.txt"
+grep -q "sim/conf/config.yaml" "$WORK/wheel-files.txt" || { echo "error: conf/ is not in the wheel" >&2; exit 1; }
+grep -q "hydra_plugins/sim_sweeps/sweeper.py" "$WORK/wheel-files.txt" || { echo "error: the Hydra plugins are not in the wheel" >&2; exit 1; }
 
 echo "== installing it into a fresh virtual environment ($("$PYBIN" --version))"
 "$UV" venv --quiet --python "$PYBIN" "$WORK/venv"
@@ -28,12 +31,13 @@ echo "== using it from $WORK/elsewhere"
 mkdir "$WORK/elsewhere" && cd "$WORK/elsewhere"
 export PATH="$WORK/venv/bin:$PATH"
 unset PYTHONPATH
-dtsim --help | grep -q "Config groups" || { echo "error: dtsim --help is not the tool's help" >&2; exit 1; }
+dtsim --help >"$WORK/help.txt"
+grep -q "Config groups" "$WORK/help.txt" || { echo "error: dtsim --help is not the tool's help" >&2; exit 1; }
 quiet dtsim territory=small simulation=short hydra.run.dir=run
 test -f run/manifest.json && grep -q '"git_commit": "unknown"' run/manifest.json
 quiet dtsim -m territory=small simulation=short seed=0,1,2 hydra.launcher.n_jobs=2 hydra.sweep.dir=sweep
 test "$(ls sweep/*/manifest.json | wc -l)" = 3
 quiet dtsim-analysis compare sweep --by seed -o comparison
-ls comparison | grep -q . || { echo "error: the analysis wrote nothing" >&2; exit 1; }
+test -n "$(ls comparison)" || { echo "error: the analysis wrote nothing" >&2; exit 1; }
 python -c "import sim.api, sys; d = sim.api.CONF_DIR; print('configs in', d); sys.exit('site-packages' not in str(d))"
 echo "== the installed wheel works"

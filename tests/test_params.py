@@ -95,3 +95,19 @@ def test_groups_cover_every_config_field():
     names = {f.name for f in dataclasses.fields(Config)}
     assert set(GROUPS) <= names
     assert set(params.GROUP_TITLES) == {""} | set(GROUPS)
+
+
+def test_every_parameter_is_read_by_the_model():
+    """No parameter without effect: each one is read (as an attribute or by name) somewhere in the
+    model's code outside its declaration (sim/config.py). A dead parameter fails here with its path."""
+    import re
+    from pathlib import Path
+
+    root = Path(params.__file__).resolve().parent
+    code = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py") if p.name != "config.py")
+    unread = [
+        path
+        for path, _, _ in iter_params()
+        if not re.search(r"(\.{0}\b|[\"']{0}[\"'])".format(re.escape(path.rsplit(".", 1)[-1])), code)
+    ]
+    assert unread == [], f"parameters read nowhere in sim/: {unread}"

@@ -17,6 +17,7 @@ from scipy.stats import t as student
 from analysis.compare import beat_probabilities, describe_design, multi_criteria, run_outcomes
 from analysis.load import load
 from analysis.report import build_report, collect, render
+from sim.outcomes import format_diff
 
 NB = "\u00a0"
 TRAINING, MEDIATION, BAU = "massive_targeted_training", "mediation", "business_as_usual"
@@ -160,7 +161,14 @@ def test_pairwise_probabilities_and_ranking_under_uncertainty_in_the_tables(repo
 
 def test_summary_says_how_sure_and_that_intervals_include_parameter_uncertainty(report_en):
     summary = text_of(report_en.split('id="caveats"')[0])
-    assert "The intervals include parameter uncertainty" in summary
+    assert "Parameter uncertainty is part of every answer" in summary
+    assert "interval of its mean over the parameter sets" in summary
+    # beside the interval of the mean, where the difference lies under 95 % of the parameter sets
+    links = dict(re.findall(r'download="([^"]+)" href="data:text/csv;base64,([^"]+)"', report_en))
+    vs = pd.read_csv(pd.io.common.StringIO(base64.b64decode(links["robustness_versus_baseline.csv"]).decode()))
+    r = vs.set_index(["scenario", "metric"]).loc[(MEDIATION, "inhabitants_excluded_share")]
+    lo, hi = (format_diff("inhabitants_excluded_share", v) for v in (r["param_lo"], r["param_hi"]))
+    assert r["param_lo"] < r["param_hi"] and f"{lo} to {hi} depending on the parameter set" in summary
     assert "under 4 parameter sets of the calibrated ensemble calibration/test/ensemble.parquet" in summary
     assert f"better under 3 of 4 parameter sets, probability {pct(0.75)}" in summary
     assert f"Digital mediation −5.0{NB}pp" in summary and f"4 of 4 parameter sets, probability {pct(1.0)}" in summary
@@ -177,7 +185,8 @@ def test_summary_says_how_sure_and_that_intervals_include_parameter_uncertainty(
 def test_french_report_under_parameter_uncertainty(report_fr):
     text = text_of(report_fr)
     assert "Quelle certitude : sous incertitude des paramètres" in text
-    assert "Les intervalles incluent l'incertitude sur les paramètres" in text
+    assert "L'incertitude sur les paramètres fait partie de chaque réponse" in text
+    assert "selon le jeu de paramètres" in text
     assert f"mieux pour 3 jeux de paramètres sur 4, probabilité {pct(0.75)}" in text
     assert f"s'inverse avec Fil de l'eau (le bat pour {pct(0.75)})" in text
     assert "1 sur 3, robuste" in text and "égal à Formation massive ciblée pour chaque jeu" in text
