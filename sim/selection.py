@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: Below this many candidates, sort them all; above, pre-filter by key buckets first.
@@ -22,7 +24,8 @@ def _merged_group_key_order(groups: np.ndarray, keys: np.ndarray) -> np.ndarray 
     stable sort of floats (timsort) merges such runs in about half the time of sorting the keys.
     """
     kmin, kmax = keys.min(), keys.max()
-    if not (np.isfinite(kmin) and np.isfinite(kmax)) or kmax <= kmin:
+    # NaN or infinite keys, or a range beyond floats (Python floats: no overflow warning).
+    if not math.isfinite(float(kmax) - float(kmin)) or kmax <= kmin:
         return None
     combined = keys - kmin
     combined /= kmax - kmin
@@ -80,7 +83,8 @@ def first_k_per_group(groups: np.ndarray, keys: np.ndarray, quota: np.ndarray) -
     if n < _PREFILTER_MIN:
         return _first_k_sorted(groups, keys, quota)
     kmin, kmax = keys.min(), keys.max()
-    if not (np.isfinite(kmin) and np.isfinite(kmax)) or kmax <= kmin:
+    # NaN or infinite keys, or a range beyond floats (Python floats: no overflow warning).
+    if not math.isfinite(float(kmax) - float(kmin)) or kmax <= kmin:
         return _first_k_sorted(groups, keys, quota)
     size = len(quota)
     # Buckets as bytes (the passes over all candidates are memory-bound); the cells in numpy's

@@ -35,7 +35,19 @@ def _lexsort_first_k(groups, keys, quota):
 
 @pytest.mark.parametrize(
     "keys_kind",
-    ["uniform", "priority", "ties", "skewed", "nan", "wide_groups", "negative", "near_ties", "one_group", "staff_rows"],
+    [
+        "uniform",
+        "priority",
+        "ties",
+        "skewed",
+        "nan",
+        "wide_groups",
+        "negative",
+        "near_ties",
+        "huge_range",
+        "one_group",
+        "staff_rows",
+    ],
 )
 def test_prefiltered_selection_equals_the_full_sort(keys_kind):
     rng = np.random.default_rng(len(keys_kind))
@@ -52,6 +64,7 @@ def test_prefiltered_selection_equals_the_full_sort(keys_kind):
         "wide_groups": rng.random(n),
         "negative": rng.normal(size=n),
         "near_ties": 1.0 + rng.integers(0, 50, n) * 2.0**-52,  # keys one float spacing apart
+        "huge_range": rng.choice([-1.0, 1.0], n) * rng.random(n) * 1e308,  # max - min overflows
         "one_group": rng.random(n),
         "staff_rows": rng.random(n),
     }[keys_kind]
