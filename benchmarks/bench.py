@@ -42,8 +42,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from benchmarks.results import keyed, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
@@ -124,9 +125,9 @@ def worker_ratio(territory: str, steps: int, seed: int) -> dict:
     collect = metrics.collect
     spent = {"metrics": 0.0}
 
-    def timed_collect(model):
+    def timed_collect(model, *args, **kwargs):
         t = time.perf_counter()
-        collect(model)
+        collect(model, *args, **kwargs)
         spent["metrics"] += time.perf_counter() - t
 
     metrics.collect = timed_collect
@@ -446,28 +447,14 @@ def main(argv=None) -> int:
         ratio_rows.append(row)
 
     md = _markdown(info, size_rows, ratio_rows, args, cli_rows)
-    print()
-    print(md)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (args.out / f"bench-{stamp}.md").write_text(md)
-    import csv
-
-    with open(args.out / f"bench-{stamp}.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["table", "key", "value"])
-        for k, v in info.items():
-            w.writerow(["machine", k, v])
-        for r in size_rows:
-            for k, v in r.items():
-                w.writerow([f"size:{r['territory']}", k, v])
-        for r in ratio_rows:
-            for k, v in r.items():
-                w.writerow([f"ratio:{r['communes']}", k, v])
-        for r in cli_rows:
-            for k, v in r.items():
-                w.writerow([f"cli:{r['code']}:{r['bytecode']}", k, v])
-    print(f"written: {args.out / f'bench-{stamp}.md'} and .csv")
+    triples = [("machine", k, v) for k, v in info.items()]
+    for r in size_rows:
+        triples += keyed(f"size:{r['territory']}", r)
+    for r in ratio_rows:
+        triples += keyed(f"ratio:{r['communes']}", r)
+    for r in cli_rows:
+        triples += keyed(f"cli:{r['code']}:{r['bytecode']}", r)
+    write_results(args.out, "bench", md, triples)
     return 0
 
 

@@ -35,7 +35,6 @@ Results are printed and written to ``bench-results/sweeps-<UTC time>.{md,csv}`` 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -44,8 +43,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from benchmarks.results import keyed, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
@@ -284,22 +284,11 @@ def main(argv=None) -> int:
             }
         )
     md = markdown(info, rows, memory, (imports, imports_no_pyc, teardown), wall_one, args)
-    print()
-    print(md)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (args.out / f"sweeps-{stamp}.md").write_text(md)
-    with open(args.out / f"sweeps-{stamp}.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["table", "key", "value"])
-        for k, v in info.items():
-            w.writerow(["machine", k, v])
-        for row in rows:
-            for k, v in row.items():
-                w.writerow([f"launcher:{row['launcher']}", k, json.dumps(v) if isinstance(v, dict) else v])
-        for jobs, mb in memory.items():
-            w.writerow(["memory", f"peak_rss_mb_{jobs}_jobs", mb])
-    print(f"written: {args.out / f'sweeps-{stamp}.md'} and .csv")
+    triples = [("machine", k, v) for k, v in info.items()]
+    for row in rows:
+        triples += keyed(f"launcher:{row['launcher']}", row)
+    triples += [("memory", f"peak_rss_mb_{jobs}_jobs", mb) for jobs, mb in memory.items()]
+    write_results(args.out, "sweeps", md, triples)
     return 0
 
 
