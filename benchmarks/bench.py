@@ -131,16 +131,18 @@ def worker_ratio(territory: str, steps: int, seed: int) -> dict:
         spent["metrics"] += time.perf_counter() - t
 
     metrics.collect = timed_collect
-    models = {"vectorised": TransitionModel(cfg), "reference": ReferenceModel(cfg)}
-    models["reference"].materialize_staff()  # its loops need the Staff agents: created before timing
-    rules = dict.fromkeys(models, 0.0)
-    for _ in range(steps):
-        for name, model in models.items():
-            spent["metrics"] = 0.0
-            t = time.perf_counter()
-            model.step()
-            rules[name] += time.perf_counter() - t - spent["metrics"]
-    metrics.collect = collect
+    try:
+        models = {"vectorised": TransitionModel(cfg), "reference": ReferenceModel(cfg)}
+        models["reference"].materialize_staff()  # its loops need the Staff agents: created before timing
+        rules = dict.fromkeys(models, 0.0)
+        for _ in range(steps):
+            for name, model in models.items():
+                spent["metrics"] = 0.0
+                t = time.perf_counter()
+                model.step()
+                rules[name] += time.perf_counter() - t - spent["metrics"]
+    finally:
+        metrics.collect = collect
     a, b = models["vectorised"], models["reference"]
     same = a.records == b.records and all(
         np.array_equal(a.staff.view(f), b.staff.view(f)) for f in ("skill", "age", "employer", "active")
