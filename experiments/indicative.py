@@ -2,12 +2,12 @@
 
     python -m sim -m experiment=ensemble_comparison ensemble.path=calibration/v2/ensemble.parquet \\
         'scenario=glob(*)' 'ensemble.member=range(0,50)' 'seed=range(0,2)' hydra.launcher.n_jobs=2
-    python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/ \
-        --metrics maturity_mean services_online_mean staff_proficient_share staff_illectronism_share \
-        inhabitants_excluded_share eservice_use_share gap_size maturity_gini maturity_theil_between_band \
+    python -m analysis robustness multirun/ensemble_comparison --baseline business_as_usual -o robust/ \\
+        --metrics maturity_mean services_online_mean staff_proficient_share staff_illectronism_share \\
+        inhabitants_excluded_share eservice_use_share gap_size maturity_gini maturity_theil_between_band \\
         cum_spend_levers_eur cum_spend_total_eur
-    python -m experiments.indicative robust/ --sweep multirun/ensemble_comparison --metrics maturity_mean \
-        services_online_mean staff_proficient_share staff_illectronism_share inhabitants_excluded_share \
+    python -m experiments.indicative robust/ --sweep multirun/ensemble_comparison --metrics maturity_mean \\
+        services_online_mean staff_proficient_share staff_illectronism_share inhabitants_excluded_share \\
         gap_size maturity_gini cum_spend_levers_eur
 
 Reads ``versus_baseline.csv`` (written by ``python -m analysis robustness``) and replaces what lies
