@@ -543,7 +543,8 @@ def _wait_started(executor, ready, timeout: float = 120.0) -> None:
     A worker unpickles the executor's queues (and their semaphores) when it starts; if the
     launching process were interrupted meanwhile, it would remove them first and the worker would
     print a traceback (FileNotFoundError in ``SemLock._rebuild``). Called while Ctrl-C is
-    ignored; a worker that dies on start ends the wait (the executor reports it as broken).
+    deferred (:func:`_deferred_ctrl_c`); a worker that dies on start ends the wait (the executor
+    reports it as broken), and so does ``timeout``.
     """
     procs = list(getattr(executor, "_processes", {}).values())
     end = time.monotonic() + timeout
