@@ -22,7 +22,6 @@ Nothing is typed by hand: rerun the three commands after a change of the model o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -47,26 +46,36 @@ def _cell(row: pd.Series, name: str) -> str:
 
 
 def provenance(sweep: Path | None) -> str:
-    """Ensemble, members, seeds and horizon of the sweep's runs (from their manifests)."""
+    """Ensemble, members, seeds, horizon and territory of the sweep's complete runs (from their
+    manifests, read by :func:`analysis.load.scan`; the ensemble by :func:`analysis.report.ensemble_info`)."""
     if sweep is None:
         return ""
-    manifests = sorted(sweep.glob("*/manifest.json"))
-    if not manifests:
-        raise SystemExit(f"no run manifest under {sweep}")
-    members, seeds, paths, versions, years = set(), set(), set(), set(), set()
-    for m in manifests:
-        cfg = json.loads(m.read_text()).get("config", {})
-        ens = cfg.get("ensemble", {})
-        members.add(ens.get("member"))
-        paths.add(str(ens.get("path")))
-        versions.add(str(ens.get("version")))
-        seeds.add(cfg.get("seed"))
-        years.add(cfg.get("simulation", {}).get("years"))
+    from analysis.load import scan
+    from analysis.report import ensemble_info
+
+    configs = {
+        r.run_id: (r.manifest or {}).get("config", {}) for r in scan(sweep, verify="size", progress=False).complete
+    }
+    if not configs:
+        raise SystemExit(f"no complete run under {sweep}")
+    ens = ensemble_info(configs)
+    seeds = {c.get("seed") for c in configs.values()}
+    years = sorted({c.get("simulation", {}).get("years") for c in configs.values()})
+    places = sorted({_territory_text(c.get("territory", {})) for c in configs.values()})
     return (
-        f"{len(manifests)} runs: {len(members)} parameter sets of `{', '.join(sorted(paths))}` "
-        f"(version {', '.join(sorted(versions))}) x {len(seeds)} seeds x the scenarios below, "
-        f"{', '.join(map(str, sorted(years)))} years of policy, default territory (`territory.seed: 0`)."
+        f"{len(configs)} runs: {len(ens['members'])} parameter sets of `{', '.join(ens['paths'])}` "
+        f"(version {', '.join(ens['versions'])}) x {len(seeds)} seeds x the scenarios below, "
+        f"{', '.join(map(str, years))} year{'' if years == [1] else 's'} of policy, {'; '.join(places)}."
     )
+
+
+def _territory_text(t: dict) -> str:
+    """The territory of a run's configuration in words (only what the configuration says)."""
+    kind, communes, seed = t.get("kind"), t.get("n_communes"), t.get("seed")
+    text = f"{kind} territory" if kind else "territory"
+    if communes is not None and kind != "france":
+        text += f" of {communes:,} communes"
+    return text + (f" (`territory.seed: {seed}`)" if seed is not None else "")
 
 
 def render(table: pd.DataFrame, metrics: list[str], note: str) -> str:

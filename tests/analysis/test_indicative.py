@@ -71,3 +71,15 @@ def test_missing_tables_or_markers_are_refused_with_a_message(tmp_path, capsys):
     assert indicative.main([str(tmp_path), "--doc", str(doc)]) == 2
     assert "markers" in capsys.readouterr().err
     assert doc.read_text() == "no markers\n"
+
+
+def test_the_provenance_line_is_read_from_the_runs(tmp_path):
+    import fake_runs as fr
+
+    sweep = fr.make_robust_sweep(tmp_path)
+    line = indicative.provenance(sweep)
+    runs = len(fr.ROBUST_TRAINING_EFFECT) * len(fr.ROBUST_SPEND) * 2
+    assert line.startswith(f"{runs} runs: {len(fr.ROBUST_TRAINING_EFFECT)} parameter sets of ")
+    assert f"`{fr.ROBUST_ENSEMBLE['path']}` (version {fr.ROBUST_ENSEMBLE['version']}) x 2 seeds" in line
+    # the fake runs' territory says only its size: that is written, nothing more is claimed
+    assert line.endswith("1 year of policy, territory of 40 communes.") and "None" not in line
