@@ -622,7 +622,7 @@ def _param_range(row: pd.Series | dict, lang: str) -> str:
     ):
         return ""
     m = row["metric"]
-    a, b = reg.format_diff(m, lo, lang) or "0", reg.format_diff(m, hi, lang) or "0"
+    a, b = reg.format_diff(m, lo, lang), reg.format_diff(m, hi, lang)
     return tr(lang, f"{a} to {b} depending on the parameter set", f"de {a} à {b} selon le jeu de paramètres")
 
 
