@@ -3,6 +3,9 @@ of an interface they wrap would otherwise go unseen): tiny sizes, no timing asse
 
 from __future__ import annotations
 
+import os
+import signal
+
 from benchmarks import bench
 from benchmarks.results import keyed, write_results
 
@@ -23,3 +26,32 @@ def test_results_are_written_as_markdown_and_a_long_csv(tmp_path, capsys):
         't,x,"{""y"": 1}"',
     ]
     assert "| a |" in capsys.readouterr().out
+
+
+def test_the_memory_of_a_command_counts_its_children():
+    import subprocess
+    import sys
+    import time
+
+    child = "x = bytearray(150_000_000); import time; time.sleep(30)"  # 150 MB, touched
+    parent = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", parent])
+
+    def own_mb():
+        with open(f"/proc/{proc.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024.0
+
+    try:
+        for _ in range(200):  # until the child has its memory (at most 10 s)
+            time.sleep(0.05)
+            if bench._tree_rss_mb(proc.pid) - own_mb() > 150:
+                break
+        assert own_mb() < 100  # the parent itself is small...
+        assert bench._tree_rss_mb(proc.pid) - own_mb() > 150  # ...its child is counted
+    finally:
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()

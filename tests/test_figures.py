@@ -1,0 +1,80 @@
+"""Figures of a run (sim.figures): drawn in this process or in a child process started during
+the run (national runs), the same files either way; the child's failures reach the caller."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim import figures, store
+from sim import run as run_module
+from sim.figures import FIGURES, FigureProcess, write_figures
+from sim.run import run_simulation
+from tests.conftest import small_config
+
+
+@pytest.fixture(scope="module")
+def tables():
+    result = run_simulation(small_config(40, 1, seed=3))
+    return result.timeseries, result.collectivites
+
+
+def test_the_figure_process_writes_the_same_files_as_drawing_here(tmp_path, tables):
+    here: dict[str, str] = {}
+    written = write_figures(*tables, tmp_path / "here", "(title)", here)
+    assert written == [f.path for f in FIGURES] == list(here)
+    with FigureProcess() as child:
+        child.send(*tables, tmp_path / "child", "(title)")
+        there = child.result()
+    assert there == here  # same bytes
+    for path, digest in there.items():
+        assert store.sha256(tmp_path / "child" / path) == digest
+    assert not list((tmp_path / "child").rglob("*.tmp"))
+
+
+def test_a_failure_in_the_figure_process_reaches_the_caller_with_its_cause(tmp_path, tables):
+    timeseries, collectivites = tables
+    with FigureProcess() as child:
+        child.send(timeseries.drop(columns="metric"), collectivites, tmp_path, "")
+        with pytest.raises(RuntimeError, match=r"(?s)drawing the figures failed.*KeyError: 'metric'"):
+            child.result()
+    assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_figure_process_left_without_tables_is_stopped(tmp_path):
+    with FigureProcess() as child:
+        pass
+    assert child._proc.poll() is not None  # not left running
+
+
+def test_a_run_draws_in_the_child_when_asked_and_certifies_its_files(tmp_path, monkeypatch):
+    started = []
+
+    class Spy(FigureProcess):
+        def __init__(self):
+            started.append(True)
+            super().__init__()
+
+    monkeypatch.setattr(figures, "FigureProcess", Spy)
+    monkeypatch.setattr(run_module, "_figures_in_child", lambda n_staff: True)
+    result = run_simulation(small_config(40, 1, seed=1), tmp_path / "job", figures=True)
+    assert started == [True]
+    drawn = {name: digest for name, digest in result.manifest["files"].items() if name.startswith("figures/")}
+    assert sorted(drawn) == sorted(f.path for f in FIGURES)
+    for name, digest in drawn.items():
+        assert store.sha256(tmp_path / "job" / name) == digest
+    assert store.is_complete(tmp_path / "job")
+
+
+def test_the_child_is_used_for_large_runs_with_a_free_cpu_and_the_plotting_packages_not_loaded(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(run_module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
+    big = run_module.FIGURES_IN_CHILD_MIN_STAFF
+    assert run_module._figures_in_child(big)
+    assert not run_module._figures_in_child(big - 1)
+    monkeypatch.setattr(run_module.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not run_module._figures_in_child(big)
+    monkeypatch.setattr(run_module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", object())
+    assert not run_module._figures_in_child(big)
