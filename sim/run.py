@@ -165,11 +165,11 @@ def freed_on_exit():
 
 #: Runs with at least this many staff draw their figures in a child process started once the
 #: model is built (:class:`sim.figures.FigureProcess`), when a second CPU is free and the plotting
-#: packages are not imported here yet. The child costs about 1.8 s of CPU (an interpreter,
-#: pandas, matplotlib, seaborn) on the other CPU and saves the 1.3 s of importing the plotting
-#: packages and most of the drawing from the run's wall time: it pays for runs of a few seconds
-#: (300,000 staff: about 2 s on this machine; France, 1.93 M: 12 s). Smaller runs, and
-#: processes that have already drawn, draw in-process.
+#: packages are not imported here yet. The child costs about 2 s of CPU (an interpreter,
+#: pandas, matplotlib, seaborn, the drawing) and 270 MB on the other CPU; it takes the 1.3 s of
+#: importing the plotting packages and most of the drawing off the run's wall time. It pays for
+#: runs of a few seconds (300,000 staff: about 2 s on this machine; France, 1.93 M: 11 s).
+#: Smaller runs, and processes that have already drawn, draw in-process.
 FIGURES_IN_CHILD_MIN_STAFF = 300_000
 
 
@@ -181,7 +181,10 @@ def _figures_in_child(n_staff: int) -> bool:
     return n_staff >= FIGURES_IN_CHILD_MIN_STAFF and cpus >= 2 and "matplotlib.pyplot" not in sys.modules
 
 
-def _simulate(cfg: Config, writing: bool, timings: dict, on_built=None):
+def _simulate(cfg: Config, writing: bool, timings: dict, on_built=None, on_figure_tables=None):
+    """Build and run the model, then make its tables. ``on_built(model)`` is called once the
+    model is built, ``on_figure_tables(timeseries, collectivites)`` as soon as the tables the
+    figures need exist (before the staff summary, the slowest to make)."""
     from sim import io
     from sim.model import TransitionModel
 
@@ -201,11 +204,10 @@ def _simulate(cfg: Config, writing: bool, timings: dict, on_built=None):
     model.run(progress=Progress(cfg.simulation.progress))
     timings["run_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    tables = {
-        "timeseries": io.timeseries_table(model),
-        "collectivites": io.collectivites_table(model),
-        "staff_summary": io.staff_summary_table(model),
-    }
+    tables = {"timeseries": io.timeseries_table(model), "collectivites": io.collectivites_table(model)}
+    if on_figure_tables is not None:
+        on_figure_tables(tables["timeseries"], tables["collectivites"])
+    tables["staff_summary"] = io.staff_summary_table(model)
     if writing and cfg.simulation.staff_table:
         tables["staff"] = io.staff_table(model, cfg.simulation.staff_sample)
     timings["tables_s"] = time.perf_counter() - t2
@@ -272,10 +274,14 @@ def run_simulation(
 
                             painter = cleanup.enter_context(FigureProcess())
 
-                    model, tables = _simulate(cfg, True, timings, on_built=start_painter)
+                    def send_to_painter(timeseries, collectivites):
+                        if painter is not None:  # it draws while the other tables are made and written
+                            painter.send(timeseries, collectivites, out, title)
+
+                    model, tables = _simulate(
+                        cfg, True, timings, on_built=start_painter, on_figure_tables=send_to_painter
+                    )
                     t_write = time.perf_counter()
-                    if painter is not None:  # it draws while the tables are written
-                        painter.send(tables["timeseries"], tables["collectivites"], out, title)
                     files = {
                         name: store.write_parquet(tables[name.removesuffix(".parquet")], out / name)
                         for name in OUTPUT_TABLES
