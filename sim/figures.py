@@ -89,13 +89,16 @@ def _staff_illectronism_by_category(timeseries, collectivites, title, plt, sns):
 
 
 def _final_maturity_by_band(timeseries, collectivites, title, plt, sns):
-    communes = collectivites[collectivites["kind"] == "commune"]
+    # The columns drawn, the bands as Python strings: seaborn and set() go through them one by
+    # one, which costs 0.1 s on France's 34,875 communes with pandas' Arrow-backed strings.
+    communes = collectivites.loc[collectivites["kind"] == "commune", ["pop_band", "maturity", "pooled"]]
+    communes = communes.astype({"pop_band": object})
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.boxplot(
         data=communes,
         x="pop_band",
         y="maturity",
-        order=[b for b in POP_BANDS if b in set(communes["pop_band"])],
+        order=[b for b in POP_BANDS if b in set(communes["pop_band"].unique())],
         hue="pooled",
         ax=ax,
     )
