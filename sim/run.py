@@ -167,10 +167,12 @@ def freed_on_exit():
 #: model is built (:class:`sim.figures.FigureProcess`), when a second CPU is free and the plotting
 #: packages are not imported here yet. The child costs about 2 s of CPU (an interpreter,
 #: pandas, matplotlib, seaborn, the drawing) and 270 MB on the other CPU; it takes the 1.3 s of
-#: importing the plotting packages and most of the drawing off the run's wall time. It pays for
-#: runs of a few seconds (300,000 staff: about 2 s on this machine; France, 1.93 M: 11 s).
-#: Smaller runs, and processes that have already drawn, draw in-process.
-FIGURES_IN_CHILD_MIN_STAFF = 300_000
+#: importing the plotting packages and most of the drawing off the run's wall time when the run
+#: lasts long enough to hide them. Measured here (docs/PERFORMANCE.md, "Figures beside the run"):
+#: about even at 48,000 staff (the default territory), 0.45 s saved at 145,000, 0.8 s at
+#: 290,000, 1.2 s for France (1.93 M). Smaller runs, and processes that have already drawn,
+#: draw in-process.
+FIGURES_IN_CHILD_MIN_STAFF = 100_000
 
 
 def _figures_in_child(n_staff: int) -> bool:
