@@ -295,12 +295,15 @@ def _gone(pgid: int, timeout: float = 10.0) -> bool:
     return False
 
 
-LONG = ("-m", "simulation.years=10", "seed=range(0,10)")
+#: Long enough to be still running when the tests below stop it: 24 runs of about 0.6 s each on 2
+#: workers (10 runs used to end, under the load of the parallel tests, before the Ctrl-C came).
+LONG_RUNS = 24
+LONG = ("-m", "simulation.years=10", f"seed=range(0,{LONG_RUNS})")
 
 
 def _start_long_sweep(tmp_path, *launcher):
-    """A sweep of 10 default-territory runs in 2 workers, started in its own process group;
-    returns once its workers run."""
+    """A sweep of :data:`LONG_RUNS` default-territory runs in 2 workers, started in its own
+    process group; returns once its workers run."""
     env = {**os.environ}
     env.pop("HYDRA_FULL_ERROR", None)
     # Output to files, not pipes: a worker left behind would hold a pipe open forever.
@@ -347,7 +350,7 @@ def test_ctrl_c_stops_a_sweep_with_a_short_message(tmp_path):
     # Relaunched, the sweep completes; temporary files of the runs killed mid-write are gone.
     again = sim(*LONG, f"hydra.sweep.dir={tmp_path / 's'}", "hydra.launcher.n_jobs=2", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert len(list((tmp_path / "s").glob("*/manifest.json"))) == 10
+    assert len(list((tmp_path / "s").glob("*/manifest.json"))) == LONG_RUNS
     assert not list((tmp_path / "s").rglob("*.tmp"))
 
 
