@@ -4,12 +4,12 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= france,test,dashboard,slurm,discovery
+EXTRAS ?= france,test,dashboard,slurm,discovery,abc
 
 .PHONY: run test lint format venv clean bench validate params dashboard regression check-wheel
 ASSETS := $(VENV)/.solara-assets
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@PYBIN=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
 	  test -x $(PY) || $$PYBIN -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip uv
