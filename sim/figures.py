@@ -3,8 +3,9 @@
 Each figure is declared once in :data:`FIGURES` (its file and the function that draws it).
 :func:`write_figures` draws them in this process. :class:`FigureProcess` draws them in another
 process, started while the model runs, so that importing the plotting packages (matplotlib and
-seaborn: about 1.3 s) and drawing overlap the run and the writing of its tables on a second core
-(national runs: docs/PERFORMANCE.md). Both write the same files.
+seaborn: about 1.3 s) and drawing overlap the run and the writing of its tables on a second core.
+:class:`RunFigures` is what a run uses: it picks one or the other (:func:`draw_in_child`;
+docs/PERFORMANCE.md, "Figures beside the run"). Both write the same files.
 
 The plotting packages are imported on first use, not with this module.
 """
@@ -206,6 +207,59 @@ class FigureProcess:
 
     def __exit__(self, *exc):
         self.close()
+
+
+#: Runs with at least this many staff draw their figures in a child process started once the
+#: model is built, when a second CPU is free and the plotting packages are not imported in this
+#: process yet. The child costs about 2 s of CPU (an interpreter, pandas, matplotlib, seaborn,
+#: the drawing) and 270 MB on the other CPU; it takes the 1.3 s of importing the plotting
+#: packages and most of the drawing off the run's wall time when the run lasts long enough to
+#: hide them. Measured here (docs/PERFORMANCE.md, "Figures beside the run"): about even at
+#: 48,000 staff (the default territory), 0.45 s saved at 145,000, 0.8 s at 290,000, 1.2 s for
+#: France (1.93 M). Smaller runs, and processes that have already drawn, draw in-process.
+IN_CHILD_MIN_STAFF = 100_000
+
+
+def draw_in_child(n_staff: int) -> bool:
+    """Whether a run of ``n_staff`` staff draws its figures in a child process."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return n_staff >= IN_CHILD_MIN_STAFF and cpus >= 2 and "matplotlib.pyplot" not in sys.modules
+
+
+class RunFigures:
+    """The figures of one run, written into ``out_dir``: :meth:`model_built` starts a
+    :class:`FigureProcess` if :func:`draw_in_child` says so, :meth:`tables_ready` hands it the
+    tables, :meth:`finish` waits for it, or draws here when there is none, and returns the
+    checksums of the files. As a context manager, a child left behind is stopped."""
+
+    def __init__(self, out_dir: Path, title: str = ""):
+        self.out_dir, self.title = Path(out_dir), title
+        self.child: FigureProcess | None = None
+
+    def model_built(self, model) -> None:
+        if draw_in_child(model.staff.n_active):
+            self.child = FigureProcess()
+
+    def tables_ready(self, timeseries, collectivites) -> None:
+        if self.child is not None:  # it draws while the run makes and writes its other tables
+            self.child.send(timeseries, collectivites, self.out_dir, self.title)
+
+    def finish(self, timeseries, collectivites) -> dict[str, str]:
+        if self.child is not None:
+            return self.child.result()
+        digests: dict[str, str] = {}
+        write_figures(timeseries, collectivites, self.out_dir, self.title, digests)
+        return digests
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.child is not None:
+            self.child.close()
 
 
 def _serve() -> int:

@@ -24,11 +24,12 @@ import sys
 import time
 import traceback
 import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sim import store
 from sim.config import Config, to_config
+from sim.figures import RunFigures
 from sim.store import SUPERSEDED, JobLocked
 
 log = logging.getLogger("sim")
@@ -163,38 +164,18 @@ def freed_on_exit():
         _freeing.pop()
 
 
-#: Runs with at least this many staff draw their figures in a child process started once the
-#: model is built (:class:`sim.figures.FigureProcess`), when a second CPU is free and the plotting
-#: packages are not imported here yet. The child costs about 2 s of CPU (an interpreter,
-#: pandas, matplotlib, seaborn, the drawing) and 270 MB on the other CPU; it takes the 1.3 s of
-#: importing the plotting packages and most of the drawing off the run's wall time when the run
-#: lasts long enough to hide them. Measured here (docs/PERFORMANCE.md, "Figures beside the run"):
-#: about even at 48,000 staff (the default territory), 0.45 s saved at 145,000, 0.8 s at
-#: 290,000, 1.2 s for France (1.93 M). Smaller runs, and processes that have already drawn,
-#: draw in-process.
-FIGURES_IN_CHILD_MIN_STAFF = 100_000
-
-
-def _figures_in_child(n_staff: int) -> bool:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return n_staff >= FIGURES_IN_CHILD_MIN_STAFF and cpus >= 2 and "matplotlib.pyplot" not in sys.modules
-
-
-def _simulate(cfg: Config, writing: bool, timings: dict, on_built=None, on_figure_tables=None):
-    """Build and run the model, then make its tables. ``on_built(model)`` is called once the
-    model is built, ``on_figure_tables(timeseries, collectivites)`` as soon as the tables the
-    figures need exist (before the staff summary, the slowest to make)."""
+def _simulate(cfg: Config, writing: bool, timings: dict, figures: RunFigures | None = None):
+    """Build and run the model, then make its tables. ``figures`` (:class:`sim.figures.RunFigures`)
+    is told when the model is built and when the tables the figures need exist (before the
+    staff summary, the slowest to make)."""
     from sim import io
     from sim.model import TransitionModel
 
     t0 = time.perf_counter()
     model = TransitionModel(cfg)
     timings["build_s"] = time.perf_counter() - t0
-    if on_built is not None:
-        on_built(model)
+    if figures is not None:
+        figures.model_built(model)
     log.info(
         "built %s territory: %d collectivités, %d staff agents in %.1fs",
         cfg.territory.kind,
@@ -207,8 +188,8 @@ def _simulate(cfg: Config, writing: bool, timings: dict, on_built=None, on_figur
     timings["run_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     tables = {"timeseries": io.timeseries_table(model), "collectivites": io.collectivites_table(model)}
-    if on_figure_tables is not None:
-        on_figure_tables(tables["timeseries"], tables["collectivites"])
+    if figures is not None:
+        figures.tables_ready(tables["timeseries"], tables["collectivites"])
     tables["staff_summary"] = io.staff_summary_table(model)
     if writing and cfg.simulation.staff_table:
         tables["staff"] = io.staff_table(model, cfg.simulation.staff_sample)
@@ -265,24 +246,9 @@ def run_simulation(
                     store.set_aside(out, (old or {}).get("_reason", "a run being redone"))
                 _inject_failure(cfg.seed)
                 want_figures = cfg.simulation.figures if figures is None else figures
-                title = f"({cfg.scenario_name})"
-                with ExitStack() as cleanup:
-                    painter = None
-
-                    def start_painter(model):
-                        nonlocal painter
-                        if want_figures and _figures_in_child(model.staff.n_active):
-                            from sim.figures import FigureProcess
-
-                            painter = cleanup.enter_context(FigureProcess())
-
-                    def send_to_painter(timeseries, collectivites):
-                        if painter is not None:  # it draws while the other tables are made and written
-                            painter.send(timeseries, collectivites, out, title)
-
-                    model, tables = _simulate(
-                        cfg, True, timings, on_built=start_painter, on_figure_tables=send_to_painter
-                    )
+                figures = RunFigures(out, f"({cfg.scenario_name})") if want_figures else None
+                with figures or nullcontext():
+                    model, tables = _simulate(cfg, True, timings, figures)
                     t_write = time.perf_counter()
                     files = {
                         name: store.write_parquet(tables[name.removesuffix(".parquet")], out / name)
@@ -290,12 +256,8 @@ def run_simulation(
                     }
                     if "staff" in tables:
                         files["staff.parquet"] = store.write_parquet(tables["staff"], out / "staff.parquet")
-                    if painter is not None:
-                        files.update(painter.result())  # checksums of what the child wrote
-                    elif want_figures:
-                        from sim.figures import write_figures
-
-                        write_figures(tables["timeseries"], tables["collectivites"], out, title, digests=files)
+                    if figures is not None:
+                        files.update(figures.finish(tables["timeseries"], tables["collectivites"]))
                 store.remove_error(out)
                 timings["write_s"] = time.perf_counter() - t_write
                 manifest = store.write_manifest(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from sim import figures, store
-from sim import run as run_module
 from sim.figures import FIGURES, FigureProcess, write_figures
 from sim.run import run_simulation
 from tests.conftest import small_config
@@ -55,7 +54,7 @@ def test_a_run_draws_in_the_child_when_asked_and_certifies_its_files(tmp_path, m
             super().__init__()
 
     monkeypatch.setattr(figures, "FigureProcess", Spy)
-    monkeypatch.setattr(run_module, "_figures_in_child", lambda n_staff: True)
+    monkeypatch.setattr(figures, "draw_in_child", lambda n_staff: True)
     result = run_simulation(small_config(40, 1, seed=1), tmp_path / "job", figures=True)
     assert started == [True]
     drawn = {name: digest for name, digest in result.manifest["files"].items() if name.startswith("figures/")}
@@ -68,13 +67,13 @@ def test_a_run_draws_in_the_child_when_asked_and_certifies_its_files(tmp_path, m
 def test_the_child_is_used_for_large_runs_with_a_free_cpu_and_the_plotting_packages_not_loaded(monkeypatch):
     import sys
 
-    monkeypatch.setattr(run_module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(figures.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
-    big = run_module.FIGURES_IN_CHILD_MIN_STAFF
-    assert run_module._figures_in_child(big)
-    assert not run_module._figures_in_child(big - 1)
-    monkeypatch.setattr(run_module.os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert not run_module._figures_in_child(big)
-    monkeypatch.setattr(run_module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    big = figures.IN_CHILD_MIN_STAFF
+    assert figures.draw_in_child(big)
+    assert not figures.draw_in_child(big - 1)
+    monkeypatch.setattr(figures.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not figures.draw_in_child(big)
+    monkeypatch.setattr(figures.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", object())
-    assert not run_module._figures_in_child(big)
+    assert not figures.draw_in_child(big)
