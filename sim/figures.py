@@ -209,24 +209,26 @@ class FigureProcess:
         self.close()
 
 
-#: Runs with at least this many staff draw their figures in a child process started once the
-#: model is built, when a second CPU is free and the plotting packages are not imported in this
-#: process yet. The child costs about 2 s of CPU (an interpreter, pandas, matplotlib, seaborn,
-#: the drawing) and 270 MB on the other CPU; it takes the 1.3 s of importing the plotting
-#: packages and most of the drawing off the run's wall time when the run lasts long enough to
-#: hide them. Measured here (docs/PERFORMANCE.md, "Figures beside the run"): about even at
-#: 48,000 staff (the default territory), 0.45 s saved at 145,000, 0.8 s at 290,000, 1.2 s for
+#: Runs of at least this many staff-steps (staff at the start times steps, history included)
+#: draw their figures in a child process started once the model is built, when a second CPU is
+#: free and the plotting packages are not imported in this process yet. The child costs about
+#: 2 s of CPU (an interpreter, pandas, matplotlib, seaborn, the drawing) and 270 MB on the other
+#: CPU; it takes the 1.3 s of importing the plotting packages and most of the drawing off the
+#: run's wall time when the run lasts long enough to hide them. Measured here on runs of 50
+#: steps (docs/PERFORMANCE.md, "Figures beside the run"): about even at 48,000 staff (the
+#: default territory: 2.4 M staff-steps), 0.45 s saved at 145,000, 0.8 s at 290,000, 1.2 s for
 #: France (1.93 M). Smaller runs, and processes that have already drawn, draw in-process.
-IN_CHILD_MIN_STAFF = 100_000
+IN_CHILD_MIN_STAFF_STEPS = 5_000_000
 
 
-def draw_in_child(n_staff: int) -> bool:
-    """Whether a run of ``n_staff`` staff draws its figures in a child process."""
+def draw_in_child(n_staff: int, n_steps: int) -> bool:
+    """Whether a run of ``n_staff`` staff over ``n_steps`` steps draws its figures in a child."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return n_staff >= IN_CHILD_MIN_STAFF and cpus >= 2 and "matplotlib.pyplot" not in sys.modules
+    big = n_staff * n_steps >= IN_CHILD_MIN_STAFF_STEPS
+    return big and cpus >= 2 and "matplotlib.pyplot" not in sys.modules
 
 
 class RunFigures:
@@ -240,7 +242,7 @@ class RunFigures:
         self.child: FigureProcess | None = None
 
     def model_built(self, model) -> None:
-        if draw_in_child(model.staff.n_active):
+        if draw_in_child(model.staff.n_active, model.n_history + model.n_steps):
             self.child = FigureProcess()
 
     def tables_ready(self, timeseries, collectivites) -> None:

@@ -54,7 +54,7 @@ def test_a_run_draws_in_the_child_when_asked_and_certifies_its_files(tmp_path, m
             super().__init__()
 
     monkeypatch.setattr(figures, "FigureProcess", Spy)
-    monkeypatch.setattr(figures, "draw_in_child", lambda n_staff: True)
+    monkeypatch.setattr(figures, "draw_in_child", lambda n_staff, n_steps: True)
     result = run_simulation(small_config(40, 1, seed=1), tmp_path / "job", figures=True)
     assert started == [True]
     drawn = {name: digest for name, digest in result.manifest["files"].items() if name.startswith("figures/")}
@@ -64,16 +64,17 @@ def test_a_run_draws_in_the_child_when_asked_and_certifies_its_files(tmp_path, m
     assert store.is_complete(tmp_path / "job")
 
 
-def test_the_child_is_used_for_large_runs_with_a_free_cpu_and_the_plotting_packages_not_loaded(monkeypatch):
+def test_the_child_is_used_for_long_large_runs_with_a_free_cpu_and_the_plotting_packages_not_loaded(monkeypatch):
     import sys
 
     monkeypatch.setattr(figures.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
-    big = figures.IN_CHILD_MIN_STAFF
-    assert figures.draw_in_child(big)
-    assert not figures.draw_in_child(big - 1)
+    big = figures.IN_CHILD_MIN_STAFF_STEPS // 50
+    assert figures.draw_in_child(big, 50) and figures.draw_in_child(1_930_000, 50)
+    assert not figures.draw_in_child(big - 1, 50)
+    assert not figures.draw_in_child(big, 8)  # a short run of as many staff
     monkeypatch.setattr(figures.os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert not figures.draw_in_child(big)
+    assert not figures.draw_in_child(big, 50)
     monkeypatch.setattr(figures.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", object())
-    assert not figures.draw_in_child(big)
+    assert not figures.draw_in_child(big, 50)
