@@ -35,6 +35,10 @@ dtsim --help >"$WORK/help.txt"
 grep -q "Config groups" "$WORK/help.txt" || { echo "error: dtsim --help is not the tool's help" >&2; exit 1; }
 quiet dtsim territory=small simulation=short hydra.run.dir=run
 test -f run/manifest.json && grep -q '"git_commit": "unknown"' run/manifest.json
+# Large enough (6 M staff-steps) to draw its figures in a child process (sim.figures.RunFigures)
+# where a second CPU is free: the child must find the installed package.
+quiet dtsim territory.n_communes=2500 hydra.run.dir=big
+test "$(ls big/figures/*.png | wc -l)" = 4 && test -f big/manifest.json
 quiet dtsim -m territory=small simulation=short seed=0,1,2 hydra.launcher.n_jobs=2 hydra.sweep.dir=sweep
 test "$(ls sweep/*/manifest.json | wc -l)" = 3
 quiet dtsim-analysis compare sweep --by seed -o comparison
