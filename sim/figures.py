@@ -17,6 +17,7 @@ import os
 import pickle
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -162,9 +163,15 @@ class FigureProcess:
     """
 
     def __init__(self):
-        root = str(Path(__file__).resolve().parent.parent)  # where ``sim`` is imported from
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        # Where ``sim`` is imported from, for the child to import the same code: a checkout run
+        # without installing (from another directory than the checkout's, or after a change of
+        # directory). Not an installed package's site-packages: in PYTHONPATH it would come
+        # before the standard library.
+        root = Path(__file__).resolve().parent.parent
+        site_dirs = {Path(p).resolve() for p in (sysconfig.get_path("purelib"), sysconfig.get_path("platlib"))}
+        if root not in site_dirs:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
         # The child's errors go to a file, not a pipe: a full pipe cannot block it.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         self._proc = subprocess.Popen(
