@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.state import POP_BANDS
-from sim.store import atomic_path
+from sim.store import atomic_path, clean_stale_tmp
 
 
 def _plotting():
@@ -201,13 +201,17 @@ class FigureProcess:
             raise RuntimeError(f"drawing the figures failed (exit status {code}): " + "\n".join(err[-20:]))
         return json.loads(out)
 
-    def close(self) -> None:
-        if self._proc.poll() is None:
+    def close(self) -> bool:
+        """Stop the child if it still runs; return whether it had to be killed (it may then
+        leave the temporary file of the figure it was writing)."""
+        killed = self._proc.poll() is None
+        if killed:
             self._proc.kill()
             self._proc.wait()
         for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
             if stream is not None and not stream.closed:
                 stream.close()
+        return killed
 
     def __enter__(self):
         return self
@@ -267,8 +271,11 @@ class RunFigures:
         return self
 
     def __exit__(self, *exc):
-        if self.child is not None:
-            self.child.close()
+        if self.child is not None and self.child.close():
+            # Killed mid-write (an error here, Ctrl-C), the child leaves the temporary file of
+            # the figure it was writing: removed now, as a run in-process does (the caller holds
+            # the run directory's lock; the child is gone).
+            clean_stale_tmp(self.out_dir)
 
 
 def _serve() -> int:

@@ -3,6 +3,8 @@ the run (national runs), the same files either way; the child's failures reach t
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from sim import figures, store
@@ -78,3 +80,18 @@ def test_the_child_is_used_for_long_large_runs_with_a_free_cpu_and_the_plotting_
     monkeypatch.setattr(figures.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", object())
     assert not figures.draw_in_child(big, 50)
+
+
+def test_a_run_stopped_while_its_child_draws_leaves_no_temporary_file(tmp_path, monkeypatch):
+    # The child killed mid-write (an error in the run, Ctrl-C) leaves the temporary file of the
+    # figure it was writing; a run in-process would have removed it.
+    monkeypatch.setattr(figures, "draw_in_child", lambda n_staff, n_steps: True)
+    (tmp_path / "figures").mkdir()
+    partial = tmp_path / "figures" / "adoption_overview.png.x1y2z3.tmp"  # as atomic_path names it
+    with pytest.raises(KeyboardInterrupt), figures.RunFigures(tmp_path) as run_figures:
+        run_figures.model_built(SimpleNamespace(staff=SimpleNamespace(n_active=1), n_history=0, n_steps=1))
+        assert run_figures.child is not None
+        partial.write_bytes(b"half a PNG")
+        raise KeyboardInterrupt
+    assert run_figures.child._proc.poll() is not None
+    assert not partial.exists()
