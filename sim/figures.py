@@ -13,12 +13,15 @@ The plotting packages are imported on first use, not with this module.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +29,8 @@ from pathlib import Path
 
 from sim.state import POP_BANDS
 from sim.store import atomic_path, clean_stale_tmp
+
+log = logging.getLogger("sim")
 
 
 def _plotting():
@@ -151,55 +156,93 @@ def write_figures(
     return written
 
 
+#: Started by :class:`FigureProcess` as ``python -P -c _CHILD <root>``: ``-P`` keeps the current
+#: directory off the path (a ``sim/`` folder there must not be imported instead); ``<root>``,
+#: where this process imports ``sim`` from, goes first on the path unless it is already on it
+#: (a checkout run without installing), and the child refuses to run another copy of ``sim``.
+_CHILD = """
+import os, sys
+root = os.path.realpath(sys.argv[1])
+if root not in {os.path.realpath(p) for p in sys.path if p}:
+    sys.path.insert(0, root)
+import sim.figures
+found = os.path.realpath(os.path.dirname(os.path.dirname(sim.figures.__file__)))
+if found != root:
+    sys.exit(f"the figures' process imported sim from {found}, not from {root}")
+sys.exit(sim.figures._serve())
+"""
+
+
 class FigureProcess:
-    """Draws a run's figures in a child process (``python -m sim.figures --serve``).
+    """Draws a run's figures in a child Python process (:func:`_serve`).
 
     The child starts at once and imports the plotting packages while the parent goes on;
-    :meth:`send` gives it the run's tables, :meth:`result` waits for the files and returns their
-    checksums (relative path -> sha256, like :func:`write_figures`' ``digests``), raising
-    RuntimeError with the child's error if it failed. As a context manager, the child is killed
-    if the parent leaves without its result (an error, Ctrl-C). The child writes with
-    :func:`sim.store.atomic_path`: a killed child leaves no partial figure.
+    :meth:`send` gives it the run's tables (written to it from a thread: the parent does not
+    wait for the child to finish its imports), :meth:`result` waits for the files and returns
+    their checksums (relative path -> sha256, like :func:`write_figures`' ``digests``), raising
+    RuntimeError with the child's error if it failed or did not finish in time. ``keep_fds``:
+    file descriptors the child keeps open (the run directory's lock: held until the child is
+    gone, even if the parent dies first). The child writes with :func:`sim.store.atomic_path`;
+    :meth:`close` kills it if it still runs (then it may leave the temporary file of the figure
+    it was writing: :class:`RunFigures` removes it).
     """
 
-    def __init__(self):
-        env = dict(os.environ)
-        # Where ``sim`` is imported from, for the child to import the same code: a checkout run
-        # without installing (from another directory than the checkout's, or after a change of
-        # directory). Not an installed package's site-packages: in PYTHONPATH it would come
-        # before the standard library.
+    def __init__(self, keep_fds: tuple[int, ...] = ()):
         root = Path(__file__).resolve().parent.parent
-        site_dirs = {Path(p).resolve() for p in (sysconfig.get_path("purelib"), sysconfig.get_path("platlib"))}
-        if root not in site_dirs:
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
         # The child's errors go to a file, not a pipe: a full pipe cannot block it.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._writer: threading.Thread | None = None
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.figures", "--serve"],
+            [sys.executable, "-P", "-c", _CHILD, str(root)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env=env,
+            pass_fds=keep_fds,
         )
 
     def send(self, timeseries, collectivites, out_dir: Path, title: str = "") -> None:
-        """Give the child the tables to draw (it may still be importing: this waits for it to
-        read them)."""
-        job = (timeseries, collectivites, str(Path(out_dir).resolve()), title)
-        try:
-            self._proc.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-            self._proc.stdin.close()
-        except BrokenPipeError:  # the child died: result() reports why
-            pass
+        """Give the child the tables to draw."""
+        data = pickle.dumps(
+            (timeseries, collectivites, str(Path(out_dir).resolve()), title), protocol=pickle.HIGHEST_PROTOCOL
+        )
 
-    def result(self) -> dict[str, str]:
-        out = self._proc.stdout.read()
-        code = self._proc.wait()
+        def write() -> None:
+            try:
+                self._proc.stdin.write(data)
+                self._proc.stdin.close()
+            except (OSError, ValueError):  # the child died (result() says why) or was stopped
+                pass
+
+        self._writer = threading.Thread(target=write, name="figures-send", daemon=True)
+        self._writer.start()
+
+    def result(self, timeout: float | None = None) -> dict[str, str]:
+        """The checksums of the figures once the child has written them; RuntimeError if it
+        failed or has not finished within ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._writer is not None:
+            self._writer.join(timeout)
+            if self._writer.is_alive():
+                raise RuntimeError(f"the figures' process did not read the tables within {timeout} s")
+            self._proc.stdin = None  # written and closed by the writer (communicate would flush it)
+        try:
+            out, _ = self._proc.communicate(timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"the figures' process did not finish within {timeout} s") from None
+        code = self._proc.returncode
         if code != 0:
             self._stderr.seek(0)
             err = self._stderr.read().decode(errors="replace").strip().splitlines()
-            raise RuntimeError(f"drawing the figures failed (exit status {code}): " + "\n".join(err[-20:]))
+            how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+            raise RuntimeError(f"drawing the figures failed ({how}): " + "\n".join(err[-20:]))
+        if not out:
+            raise RuntimeError("the figures' process ended without drawing (it was given no tables)")
         return json.loads(out)
+
+    def messages(self) -> str:
+        """What the child wrote on its standard error (warnings, or its error)."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace").strip()
 
     def close(self) -> bool:
         """Stop the child if it still runs; return whether it had to be killed (it may then
@@ -208,6 +251,8 @@ class FigureProcess:
         if killed:
             self._proc.kill()
             self._proc.wait()
+        if self._writer is not None:
+            self._writer.join()  # the child is gone: its write has ended
         for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
             if stream is not None and not stream.closed:
                 stream.close()
@@ -221,15 +266,19 @@ class FigureProcess:
 
 
 #: Runs of at least this many staff-steps (staff at the start times steps, history included)
-#: draw their figures in a child process started once the model is built, when a second CPU is
-#: free and the plotting packages are not imported in this process yet. The child costs about
+#: draw their figures in a child process started once the model is built, when this process may
+#: use at least two CPUs and has not imported the plotting packages yet. The child costs about
 #: 2 s of CPU (an interpreter, pandas, matplotlib, seaborn, the drawing) and 270 MB on the other
 #: CPU; it takes the 1.3 s of importing the plotting packages and most of the drawing off the
-#: run's wall time when the run lasts long enough to hide them. Measured here on runs of 50
-#: steps (docs/PERFORMANCE.md, "Figures beside the run"): about even at 48,000 staff (the
-#: default territory: 2.4 M staff-steps), 0.45 s saved at 145,000, 0.8 s at 290,000, 1.2 s for
-#: France (1.93 M). Smaller runs, and processes that have already drawn, draw in-process.
+#: run's wall time when the run lasts long enough to hide them. Measured here on runs of 52
+#: steps (docs/PERFORMANCE.md, "Figures beside the run"): no gain at the default territory's
+#: 1,000 communes, 0.45 s saved at 3,000 communes, 0.8 s at 6,000, 1.2 s for France.
+#: Smaller runs, and processes that have already drawn, draw in-process.
 IN_CHILD_MIN_STAFF_STEPS = 5_000_000
+#: How long a run waits for its figures' process once it has the tables (it needs about 1 s
+#: for France; importing can take longer the first time, when matplotlib builds its font cache).
+#: After that the child is stopped and the figures are drawn in the run's process.
+CHILD_TIMEOUT_S = 300.0
 
 
 def draw_in_child(n_staff: int, n_steps: int) -> bool:
@@ -245,42 +294,68 @@ def draw_in_child(n_staff: int, n_steps: int) -> bool:
 class RunFigures:
     """The figures of one run, written into ``out_dir``: :meth:`model_built` starts a
     :class:`FigureProcess` if :func:`draw_in_child` says so, :meth:`tables_ready` hands it the
-    tables, :meth:`finish` waits for it, or draws here when there is none, and returns the
-    checksums of the files. As a context manager, a child left behind is stopped."""
+    tables, :meth:`finish` waits for it and returns the checksums of the files. Without a child,
+    or if the child fails or does not finish within :data:`CHILD_TIMEOUT_S` (a warning says
+    why), :meth:`finish` draws in this process. ``lock_fd``: the run directory's lock, kept by
+    the child. As a context manager, a child left behind is stopped and what it was writing
+    removed."""
 
-    def __init__(self, out_dir: Path, title: str = ""):
+    def __init__(self, out_dir: Path, title: str = "", lock_fd: int | None = None):
         self.out_dir, self.title = Path(out_dir), title
+        self.keep_fds = () if lock_fd is None else (lock_fd,)
         self.child: FigureProcess | None = None
+        self.sent = False
 
     def model_built(self, model) -> None:
         if draw_in_child(model.staff.n_active, model.n_history + model.n_steps):
-            self.child = FigureProcess()
+            try:
+                self.child = FigureProcess(self.keep_fds)
+            except OSError as exc:
+                log.warning("could not start the figures' process (%s): they will be drawn here", exc)
+            else:
+                log.info("figures: drawn in a child process (pid %d) while the model runs", self.child._proc.pid)
 
     def tables_ready(self, timeseries, collectivites) -> None:
         if self.child is not None:  # it draws while the run makes and writes its other tables
             self.child.send(timeseries, collectivites, self.out_dir, self.title)
+            self.sent = True
 
     def finish(self, timeseries, collectivites) -> dict[str, str]:
         if self.child is not None:
-            return self.child.result()
+            if not self.sent:
+                self.tables_ready(timeseries, collectivites)
+            try:
+                digests = self.child.result(CHILD_TIMEOUT_S)
+                if messages := self.child.messages():
+                    log.debug("the figures' process said: %s", messages)
+                return digests
+            except RuntimeError as exc:
+                log.warning("%s; drawing the figures here instead", exc)
+                self._stop_child()
         digests: dict[str, str] = {}
         write_figures(timeseries, collectivites, self.out_dir, self.title, digests)
         return digests
+
+    def _stop_child(self) -> None:
+        if self.child is not None:
+            if self.child.close():
+                # Killed mid-write (an error here, Ctrl-C, a timeout), the child leaves the
+                # temporary file of the figure it was writing: removed now, as a run in-process
+                # does (the caller holds the run directory's lock; the child is gone).
+                clean_stale_tmp(self.out_dir)
+            self.child = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.child is not None and self.child.close():
-            # Killed mid-write (an error here, Ctrl-C), the child leaves the temporary file of
-            # the figure it was writing: removed now, as a run in-process does (the caller holds
-            # the run directory's lock; the child is gone).
-            clean_stale_tmp(self.out_dir)
+        self._stop_child()
 
 
 def _serve() -> int:
-    """The child of :class:`FigureProcess`: import, read one job from stdin, draw, print the
-    checksums as JSON. No job (the parent closed stdin without one, or died): exit quietly."""
+    """The child of :class:`FigureProcess` (started through :data:`_CHILD`): import, read one job
+    from stdin, draw, print the checksums as JSON. No job (the parent closed stdin without one,
+    or died): exit quietly."""
     try:
         _plotting()
         import pandas  # noqa: F401  (unpickling the tables)
@@ -299,9 +374,3 @@ def _serve() -> int:
     except Exception:  # noqa: BLE001 (reported to the parent through stderr and the exit status)
         traceback.print_exc()
         return 1
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--serve"]:
-        sys.exit("usage: python -m sim.figures --serve  (the child process of sim.figures.FigureProcess)")
-    sys.exit(_serve())

@@ -164,18 +164,18 @@ def freed_on_exit():
         _freeing.pop()
 
 
-def _simulate(cfg: Config, writing: bool, timings: dict, figures: RunFigures | None = None):
-    """Build and run the model, then make its tables. ``figures`` (:class:`sim.figures.RunFigures`)
-    is told when the model is built and when the tables the figures need exist (before the
-    staff summary, the slowest to make)."""
+def _simulate(cfg: Config, writing: bool, timings: dict, run_figures: RunFigures | None = None):
+    """Build and run the model, then make its tables. ``run_figures``
+    (:class:`sim.figures.RunFigures`) is told when the model is built and when the tables the
+    figures need exist (before the staff summary, the slowest to make)."""
     from sim import io
     from sim.model import TransitionModel
 
     t0 = time.perf_counter()
     model = TransitionModel(cfg)
     timings["build_s"] = time.perf_counter() - t0
-    if figures is not None:
-        figures.model_built(model)
+    if run_figures is not None:
+        run_figures.model_built(model)
     log.info(
         "built %s territory: %d collectivités, %d staff agents in %.1fs",
         cfg.territory.kind,
@@ -188,8 +188,8 @@ def _simulate(cfg: Config, writing: bool, timings: dict, figures: RunFigures | N
     timings["run_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     tables = {"timeseries": io.timeseries_table(model), "collectivites": io.collectivites_table(model)}
-    if figures is not None:
-        figures.tables_ready(tables["timeseries"], tables["collectivites"])
+    if run_figures is not None:
+        run_figures.tables_ready(tables["timeseries"], tables["collectivites"])
     tables["staff_summary"] = io.staff_summary_table(model)
     if writing and cfg.simulation.staff_table:
         tables["staff"] = io.staff_table(model, cfg.simulation.staff_sample)
@@ -234,7 +234,7 @@ def run_simulation(
     prov = provenance()
     run_id = uuid.uuid4().hex
     with freed_on_exit():
-        with store.job_lock(out):
+        with store.job_lock(out) as lock_fd:
             store.clean_stale_tmp(out)
             state, old = store.run_state(out, chash, prov["code_hash"])
             if state == "complete" and skip_complete:
@@ -246,9 +246,9 @@ def run_simulation(
                     store.set_aside(out, (old or {}).get("_reason", "a run being redone"))
                 _inject_failure(cfg.seed)
                 want_figures = cfg.simulation.figures if figures is None else figures
-                figures = RunFigures(out, f"({cfg.scenario_name})") if want_figures else None
-                with figures or nullcontext():
-                    model, tables = _simulate(cfg, True, timings, figures)
+                run_figures = RunFigures(out, f"({cfg.scenario_name})", lock_fd) if want_figures else None
+                with run_figures or nullcontext():
+                    model, tables = _simulate(cfg, True, timings, run_figures)
                     t_write = time.perf_counter()
                     files = {
                         name: store.write_parquet(tables[name.removesuffix(".parquet")], out / name)
@@ -256,8 +256,8 @@ def run_simulation(
                     }
                     if "staff" in tables:
                         files["staff.parquet"] = store.write_parquet(tables["staff"], out / "staff.parquet")
-                    if figures is not None:
-                        files.update(figures.finish(tables["timeseries"], tables["collectivites"]))
+                    if run_figures is not None:
+                        files.update(run_figures.finish(tables["timeseries"], tables["collectivites"]))
                 store.remove_error(out)
                 timings["write_s"] = time.perf_counter() - t_write
                 manifest = store.write_manifest(

@@ -141,7 +141,9 @@ def _holder(fd: int) -> str:
 @contextmanager
 def job_lock(directory: Path) -> Iterator[None]:
     """Hold the exclusive lock of a run directory; raise :class:`JobLocked` at once if another
-    process (or another open of it in this process) holds it.
+    process (or another open of it in this process) holds it. Yields the lock's file descriptor
+    (None when unlocked): a child process given it (``pass_fds``) keeps the lock until it exits,
+    even if this process dies first.
 
     ``flock`` on ``<directory>/.lock``, released by the kernel if the process dies; the file is
     removed on release. On a file system without ``flock`` (some Lustre mounts), a warning is
@@ -152,7 +154,7 @@ def job_lock(directory: Path) -> Iterator[None]:
     d.mkdir(parents=True, exist_ok=True)
     path = d / LOCK
     if fcntl is None:
-        yield
+        yield None
         return
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
@@ -169,7 +171,7 @@ def job_lock(directory: Path) -> Iterator[None]:
             if str(d.parent) not in _warned_no_lock:
                 _warned_no_lock.add(str(d.parent))
                 log.warning("no file locking on the file system of %s (%s): runs are not locked", d, exc)
-            yield
+            yield None
             return
         # A holder that released the lock removed the file: our lock may be on that removed
         # file while a third process locks a new one. Only a lock on the current file counts.
@@ -186,7 +188,7 @@ def job_lock(directory: Path) -> Iterator[None]:
         # killed holder only makes the holder "unknown".
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}
         os.pwrite(fd, json.dumps(info).encode() + b"\n", 0)
-        yield
+        yield fd
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

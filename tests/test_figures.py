@@ -1,8 +1,14 @@
 """Figures of a run (sim.figures): drawn in this process or in a child process started during
-the run (national runs), the same files either way; the child's failures reach the caller."""
+the run (national runs), the same files either way; the child's failures reach the caller, and
+a run whose child fails or hangs draws its figures itself; the child keeps the run directory
+locked while it lives and imports the parent's code, not a ``sim`` folder in the current
+directory."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -51,9 +57,9 @@ def test_a_run_draws_in_the_child_when_asked_and_certifies_its_files(tmp_path, m
     started = []
 
     class Spy(FigureProcess):
-        def __init__(self):
+        def __init__(self, *args):
             started.append(True)
-            super().__init__()
+            super().__init__(*args)
 
     monkeypatch.setattr(figures, "FigureProcess", Spy)
     monkeypatch.setattr(figures, "draw_in_child", lambda n_staff, n_steps: True)
@@ -90,8 +96,111 @@ def test_a_run_stopped_while_its_child_draws_leaves_no_temporary_file(tmp_path, 
     partial = tmp_path / "figures" / "adoption_overview.png.x1y2z3.tmp"  # as atomic_path names it
     with pytest.raises(KeyboardInterrupt), figures.RunFigures(tmp_path) as run_figures:
         run_figures.model_built(SimpleNamespace(staff=SimpleNamespace(n_active=1), n_history=0, n_steps=1))
-        assert run_figures.child is not None
+        child = run_figures.child
+        assert child is not None
         partial.write_bytes(b"half a PNG")
         raise KeyboardInterrupt
-    assert run_figures.child._proc.poll() is not None
+    assert child._proc.poll() is not None
     assert not partial.exists()
+
+
+def _run_with_child(tmp_path, monkeypatch, **kwargs):
+    monkeypatch.setattr(figures, "draw_in_child", lambda n_staff, n_steps: True)
+    return run_simulation(small_config(40, 1, seed=1), tmp_path / "job", figures=True, **kwargs)
+
+
+def _certified_figures(result, out):
+    drawn = {name: digest for name, digest in result.manifest["files"].items() if name.startswith("figures/")}
+    assert sorted(drawn) == sorted(f.path for f in FIGURES)
+    assert all(store.sha256(out / name) == digest for name, digest in drawn.items())
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_a_run_whose_child_fails_draws_its_figures_itself_and_says_why(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(figures, "_CHILD", "import sys; sys.exit('no display of any kind here')")
+    with caplog.at_level("WARNING", logger="sim"):
+        result = _run_with_child(tmp_path, monkeypatch)
+    assert "no display of any kind here" in caplog.text and "drawing the figures here instead" in caplog.text
+    _certified_figures(result, tmp_path / "job")
+
+
+def test_a_run_whose_child_hangs_stops_it_and_draws_its_figures_itself(tmp_path, monkeypatch, caplog):
+    started = []
+
+    class Spy(FigureProcess):
+        def __init__(self, *args):
+            super().__init__(*args)
+            started.append(self)
+
+    monkeypatch.setattr(figures, "FigureProcess", Spy)
+    monkeypatch.setattr(figures, "_CHILD", "import time; time.sleep(120)")
+    monkeypatch.setattr(figures, "CHILD_TIMEOUT_S", 2.0)
+    with caplog.at_level("WARNING", logger="sim"):
+        result = _run_with_child(tmp_path, monkeypatch)
+    assert "did not" in caplog.text and "within 2.0 s" in caplog.text
+    assert started and started[0]._proc.poll() is not None  # stopped, not left sleeping
+    _certified_figures(result, tmp_path / "job")
+
+
+def test_an_error_after_the_tables_are_sent_stops_the_child_and_records_the_failure(tmp_path, monkeypatch):
+    started = []
+
+    class Spy(FigureProcess):
+        def __init__(self, *args):
+            super().__init__(*args)
+            started.append(self)
+
+    def full_disk(df, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(figures, "FigureProcess", Spy)
+    monkeypatch.setattr(store, "write_parquet", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        _run_with_child(tmp_path, monkeypatch)
+    out = tmp_path / "job"
+    assert started and started[0]._proc.poll() is not None
+    assert (out / store.ERROR).exists() and not (out / store.MANIFEST).exists()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_the_child_keeps_the_run_directory_locked_after_its_parent_died(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "job"
+    # A parent that takes the lock, starts a child (here one that only sleeps) and dies without
+    # releasing anything, as on SIGKILL.
+    parent = f"""
+import os, sys
+from sim import figures, store
+figures._CHILD = "import time; time.sleep(60)"
+with store.job_lock({str(out)!r}) as fd:
+    child = figures.FigureProcess((fd,))
+    print(child._proc.pid, flush=True)
+    os._exit(0)
+"""
+    done = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60, check=True)
+    child_pid = int(done.stdout.split()[0])
+    try:
+        with pytest.raises(store.JobLocked), store.job_lock(out):
+            pass
+    finally:
+        os.kill(child_pid, signal.SIGKILL)
+    for _ in range(100):  # until the kernel has reaped it and released the lock
+        try:
+            with store.job_lock(out):
+                break
+        except store.JobLocked:
+            time.sleep(0.05)
+    else:
+        pytest.fail("the lock was not released when the child died")
+
+
+def test_the_child_imports_the_parents_code_not_a_sim_folder_in_the_current_directory(tmp_path, tables, monkeypatch):
+    fake = tmp_path / "cwd" / "sim"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('the sim folder of the current directory')\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    with FigureProcess() as child:
+        child.send(*tables, tmp_path / "out", "")
+        assert sorted(child.result(60)) == sorted(f.path for f in FIGURES)
