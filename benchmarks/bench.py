@@ -184,8 +184,11 @@ def bytecode_state() -> str:
     return f"packages' bytecode {state}, PYTHONDONTWRITEBYTECODE {env}"
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants, now (Linux /proc; 0 once it is gone)."""
+def _tree_rss_mb(pid: int) -> float | None:
+    """Resident memory of a process and its descendants, now, in MiB (Linux /proc; 0 once it is
+    gone; None without /proc, e.g. on macOS)."""
+    if not os.path.exists("/proc/self/status"):
+        return None
     total, pids = 0, [pid]
     for p in pids:  # grows while walked: children of children
         try:
@@ -224,7 +227,8 @@ def run_cli(code_dir: Path, seed: int, pycache: Path | None = None, compile_only
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     break
-                tree_peak = max(tree_peak, _tree_rss_mb(proc.pid))
+                now = _tree_rss_mb(proc.pid)
+                tree_peak = None if now is None else max(tree_peak, now)
                 time.sleep(0.02)
             wall = time.perf_counter() - t0
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -285,7 +289,7 @@ def national_cli(repeats: int, seed: int, compare_ref: str | None, bytecode: str
                 runs[name, state].append(r)
                 print(
                     f"  cli {i + 1}/{repeats} {name}, bytecode {state}: wall {r['wall_s']:.2f}s, "
-                    f"cpu {r['cpu_s']:.2f}s, peak {r['peak_rss_mb']:.0f} MB, with children {r['tree_peak_mb']:.0f} MB",
+                    f"cpu {r['cpu_s']:.2f}s, peak {r['peak_rss_mb']:.0f} MiB, with children {_mib(r['tree_peak_mb'])} MiB",
                     flush=True,
                 )
     rows = []
@@ -318,8 +322,17 @@ def _repeat(spec: dict, repeats: int, describe) -> list[dict]:
     return runs
 
 
-def _median(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+def _median(runs: list[dict], key: str) -> float | None:
+    values = [r[key] for r in runs]
+    return None if None in values else statistics.median(values)
+
+
+def _mib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def _times(old: float | None, new: float | None) -> str:
+    return "n/a" if old is None or new is None else f"{old / new:.2f}x"
 
 
 def machine() -> dict:
@@ -540,13 +553,13 @@ def _markdown(info: dict, size_rows: list, ratio_rows: list, args, cli_rows: lis
                 "PYTHONPYCACHEPREFIX, as when the packages are compiled at install."
             ),
             "",
-            "| code | bytecode | wall (s), median / max | CPU (s) | peak RSS (MB) | with children (MB) |",
+            "| code | bytecode | wall (s), median / max | CPU (s) | peak RSS (MiB) | with children (MiB) |",
             "|---|---|---:|---:|---:|---:|",
         ]
         for r in cli_rows:
             lines.append(
                 f"| {r['code']} | {r['bytecode']} | {_fmt(r['wall_s'])} / {_fmt(r['wall_s_max'])} | {_fmt(r['cpu_s'])} | "
-                f"{r['peak_rss_mb']:,.0f} | {r['tree_peak_mb']:,.0f} |"
+                f"{r['peak_rss_mb']:,.0f} | {_mib(r['tree_peak_mb'])} |"
             )
         for state in dict.fromkeys(r["bytecode"] for r in cli_rows):
             pair = [r for r in cli_rows if r["bytecode"] == state]
@@ -555,7 +568,7 @@ def _markdown(info: dict, size_rows: list, ratio_rows: list, args, cli_rows: lis
                 lines.append(
                     f"| ratio {old['code']} / this code | {state} | {old['wall_s'] / new['wall_s']:.2f}x | "
                     f"{old['cpu_s'] / new['cpu_s']:.2f}x | {old['peak_rss_mb'] / new['peak_rss_mb']:.2f}x | "
-                    f"{old['tree_peak_mb'] / new['tree_peak_mb']:.2f}x |"
+                    f"{_times(old['tree_peak_mb'], new['tree_peak_mb'])} |"
                 )
     if ratio_rows:
         lines += [

@@ -39,6 +39,10 @@ test -f run/manifest.json && grep -q '"git_commit": "unknown"' run/manifest.json
 # where a second CPU is free: the child must find the installed package.
 quiet dtsim territory.n_communes=2500 hydra.run.dir=big
 test "$(ls big/figures/*.png | wc -l)" = 4 && test -f big/manifest.json
+if [ "$(python -c 'import os; print(len(os.sched_getaffinity(0)))')" -ge 2 ]; then
+  grep -q "figures: drawn in a child process" big/cli.log || { cat big/cli.log; echo "error: the figures were not drawn in the child process" >&2; exit 1; }
+  ! grep -q "drawing the figures here instead" big/cli.log || { cat big/cli.log; echo "error: the figures' process failed" >&2; exit 1; }
+fi
 quiet dtsim -m territory=small simulation=short seed=0,1,2 hydra.launcher.n_jobs=2 hydra.sweep.dir=sweep
 test "$(ls sweep/*/manifest.json | wc -l)" = 3
 quiet dtsim-analysis compare sweep --by seed -o comparison

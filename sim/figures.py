@@ -267,13 +267,14 @@ class FigureProcess:
 
 #: Runs of at least this many staff-steps (staff at the start times steps, history included)
 #: draw their figures in a child process started once the model is built, when this process may
-#: use at least two CPUs and has not imported the plotting packages yet. The child costs about
+#: use at least two CPUs (its affinity; not a measure of their load) and has not imported the
+#: plotting packages yet. The child costs about
 #: 2 s of CPU (an interpreter, pandas, matplotlib, seaborn, the drawing) and 270 MB on the other
 #: CPU; it takes the 1.3 s of importing the plotting packages and most of the drawing off the
-#: run's wall time when the run lasts long enough to hide them. Measured here on runs of 52
+#: run's wall time when the run lasts long enough to hide them. Measured here on runs of 50
 #: steps (docs/PERFORMANCE.md, "Figures beside the run"): no gain at the default territory's
-#: 1,000 communes, 0.45 s saved at 3,000 communes, 0.8 s at 6,000, 1.2 s for France.
-#: Smaller runs, and processes that have already drawn, draw in-process.
+#: 59,000 staff (3.0 M staff-steps), 0.45 s saved at 186,000 staff, 0.8 s at 287,000, 1.2 s for
+#: France (1.93 M). Smaller runs, and processes that have already drawn, draw in-process.
 IN_CHILD_MIN_STAFF_STEPS = 5_000_000
 #: How long a run waits for its figures' process once it has the tables (it needs about 1 s
 #: for France; importing can take longer the first time, when matplotlib builds its font cache).

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from benchmarks import bench
 from benchmarks.results import keyed, write_results
 
@@ -28,6 +30,7 @@ def test_results_are_written_as_markdown_and_a_long_csv(tmp_path, capsys):
     assert "| a |" in capsys.readouterr().out
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
 def test_the_memory_of_a_command_counts_its_children():
     import subprocess
     import sys

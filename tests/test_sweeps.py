@@ -295,15 +295,16 @@ def _gone(pgid: int, timeout: float = 10.0) -> bool:
     return False
 
 
-#: Long enough to be still running when the tests below stop it: 24 runs of about 0.6 s each on 2
-#: workers (10 runs used to end, under the load of the parallel tests, before the Ctrl-C came).
+#: Long enough to be still running when the tests below stop it, once its first run is complete:
+#: 24 runs of about 0.6 s each on 2 workers (10 runs, stopped after a fixed wait, once ended
+#: under the load of the parallel tests before the Ctrl-C came).
 LONG_RUNS = 24
 LONG = ("-m", "simulation.years=10", f"seed=range(0,{LONG_RUNS})")
 
 
 def _start_long_sweep(tmp_path, *launcher):
     """A sweep of :data:`LONG_RUNS` default-territory runs in 2 workers, started in its own
-    process group; returns once its workers run."""
+    process group; returns once its workers run and a first run is complete."""
     env = {**os.environ}
     env.pop("HYDRA_FULL_ERROR", None)
     # Output to files, not pipes: a worker left behind would hold a pipe open forever.
@@ -316,9 +317,12 @@ def _start_long_sweep(tmp_path, *launcher):
         start_new_session=True,
     )
     end = time.monotonic() + 60
-    while len(_group(proc.pid)) < 3 and time.monotonic() < end:  # the parent and its workers
-        time.sleep(0.2)
-    time.sleep(1.0)
+    # Until the workers run (the parent and its workers) and a first run is complete.
+    while time.monotonic() < end and proc.poll() is None:
+        if len(_group(proc.pid)) >= 3 and list((tmp_path / "s").glob("*/manifest.json")):
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the sweep ended before it could be stopped"
     return proc
 
 
