@@ -12,6 +12,7 @@ The plotting packages are imported on first use, not with this module.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -239,6 +240,15 @@ class FigureProcess:
             raise RuntimeError("the figures' process ended without drawing (it was given no tables)")
         return json.loads(out)
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The child's exit status once it has ended (negative: the signal that killed it)."""
+        return self._proc.returncode
+
     def messages(self) -> str:
         """What the child wrote on its standard error (warnings, or its error)."""
         self._stderr.seek(0)
@@ -255,7 +265,8 @@ class FigureProcess:
             self._writer.join()  # the child is gone: its write has ended
         for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
             if stream is not None and not stream.closed:
-                stream.close()
+                with contextlib.suppress(OSError):  # stdin's unwritten rest to a dead child
+                    stream.close()
         return killed
 
     def __enter__(self):
@@ -268,10 +279,10 @@ class FigureProcess:
 #: Runs of at least this many staff-steps (staff at the start times steps, history included)
 #: draw their figures in a child process started once the model is built, when this process may
 #: use at least two CPUs (its affinity; not a measure of their load) and has not imported the
-#: plotting packages yet. The child costs about
-#: 2 s of CPU (an interpreter, pandas, matplotlib, seaborn, the drawing) and 270 MB on the other
-#: CPU; it takes the 1.3 s of importing the plotting packages and most of the drawing off the
-#: run's wall time when the run lasts long enough to hide them. Measured here on runs of 50
+#: plotting packages yet. The child costs about 2 s of CPU (an interpreter, pandas, matplotlib,
+#: seaborn, the drawing) and 250-270 MiB on the other CPU; it takes the 1.3 s of importing the
+#: plotting packages and most of the drawing off the run's wall time when the run lasts long
+#: enough to hide them. Measured here on runs of 50
 #: steps (docs/PERFORMANCE.md, "Figures beside the run"): no gain at the default territory's
 #: 59,000 staff (3.0 M staff-steps), 0.45 s saved at 186,000 staff, 0.8 s at 287,000, 1.2 s for
 #: France (1.93 M). Smaller runs, and processes that have already drawn, draw in-process.
@@ -314,7 +325,7 @@ class RunFigures:
             except OSError as exc:
                 log.warning("could not start the figures' process (%s): they will be drawn here", exc)
             else:
-                log.info("figures: drawn in a child process (pid %d) while the model runs", self.child._proc.pid)
+                log.info("figures: drawn in a child process (pid %d) while the model runs", self.child.pid)
 
     def tables_ready(self, timeseries, collectivites) -> None:
         if self.child is not None:  # it draws while the run makes and writes its other tables
@@ -339,10 +350,12 @@ class RunFigures:
 
     def _stop_child(self) -> None:
         if self.child is not None:
-            if self.child.close():
-                # Killed mid-write (an error here, Ctrl-C, a timeout), the child leaves the
-                # temporary file of the figure it was writing: removed now, as a run in-process
-                # does (the caller holds the run directory's lock; the child is gone).
+            killed = self.child.close()
+            if killed or self.child.returncode != 0:
+                # Killed mid-write (here: an error, Ctrl-C, a timeout; or by a signal, e.g. the
+                # out-of-memory killer), the child leaves the temporary file of the figure it
+                # was writing: removed now, as a run in-process does (the caller holds the run
+                # directory's lock; the child is gone).
                 clean_stale_tmp(self.out_dir)
             self.child = None
 

@@ -204,3 +204,18 @@ def test_the_child_imports_the_parents_code_not_a_sim_folder_in_the_current_dire
     with FigureProcess() as child:
         child.send(*tables, tmp_path / "out", "")
         assert sorted(child.result(60)) == sorted(f.path for f in FIGURES)
+
+
+def test_a_child_killed_by_a_signal_mid_write_leaves_no_temporary_file(tmp_path, monkeypatch, caplog):
+    figures_dir = tmp_path / "job" / "figures"
+    # A child that dies as the out-of-memory killer would leave it: a figure half written.
+    monkeypatch.setattr(
+        figures,
+        "_CHILD",
+        f"import os, signal, pathlib; d = pathlib.Path({str(figures_dir)!r}); d.mkdir(parents=True, exist_ok=True);"
+        " (d / 'adoption_overview.png.k3j2h1.tmp').write_bytes(b'half a PNG'); os.kill(os.getpid(), signal.SIGKILL)",
+    )
+    with caplog.at_level("WARNING", logger="sim"):
+        result = _run_with_child(tmp_path, monkeypatch)
+    assert "killed by SIGKILL" in caplog.text
+    _certified_figures(result, tmp_path / "job")  # drawn here; no temporary file left
