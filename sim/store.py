@@ -139,7 +139,7 @@ def _holder(fd: int) -> str:
 
 
 @contextmanager
-def job_lock(directory: Path) -> Iterator[None]:
+def job_lock(directory: Path) -> Iterator[int | None]:
     """Hold the exclusive lock of a run directory; raise :class:`JobLocked` at once if another
     process (or another open of it in this process) holds it. Yields the lock's file descriptor
     (None when unlocked): a child process given it (``pass_fds``) keeps the lock until it exits,
