@@ -62,13 +62,9 @@ def test_a_run_draws_in_the_child_when_asked_and_certifies_its_files(tmp_path, m
             super().__init__(*args)
 
     monkeypatch.setattr(figures, "FigureProcess", Spy)
-    monkeypatch.setattr(figures, "draw_in_child", lambda n_staff, n_steps: True)
-    result = run_simulation(small_config(40, 1, seed=1), tmp_path / "job", figures=True)
+    result = _run_with_child(tmp_path, monkeypatch)
     assert started == [True]
-    drawn = {name: digest for name, digest in result.manifest["files"].items() if name.startswith("figures/")}
-    assert sorted(drawn) == sorted(f.path for f in FIGURES)
-    for name, digest in drawn.items():
-        assert store.sha256(tmp_path / "job" / name) == digest
+    _certified_figures(result, tmp_path / "job")
     assert store.is_complete(tmp_path / "job")
 
 
