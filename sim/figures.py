@@ -232,13 +232,16 @@ class FigureProcess:
             raise RuntimeError(f"the figures' process did not finish within {timeout} s") from None
         code = self._proc.returncode
         if code != 0:
-            self._stderr.seek(0)
-            err = self._stderr.read().decode(errors="replace").strip().splitlines()
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-            raise RuntimeError(f"drawing the figures failed ({how}): " + "\n".join(err[-20:]))
+            raise RuntimeError(f"drawing the figures failed ({how}): " + "\n".join(self.messages().splitlines()[-20:]))
         if not out:
             raise RuntimeError("the figures' process ended without drawing (it was given no tables)")
         return json.loads(out)
+
+    @property
+    def sent(self) -> bool:
+        """Whether :meth:`send` gave the child its tables."""
+        return self._writer is not None
 
     @property
     def pid(self) -> int:
@@ -316,7 +319,6 @@ class RunFigures:
         self.out_dir, self.title = Path(out_dir), title
         self.keep_fds = () if lock_fd is None else (lock_fd,)
         self.child: FigureProcess | None = None
-        self.sent = False
 
     def model_built(self, model) -> None:
         if draw_in_child(model.staff.n_active, model.n_history + model.n_steps):
@@ -330,11 +332,10 @@ class RunFigures:
     def tables_ready(self, timeseries, collectivites) -> None:
         if self.child is not None:  # it draws while the run makes and writes its other tables
             self.child.send(timeseries, collectivites, self.out_dir, self.title)
-            self.sent = True
 
     def finish(self, timeseries, collectivites) -> dict[str, str]:
         if self.child is not None:
-            if not self.sent:
+            if not self.child.sent:
                 self.tables_ready(timeseries, collectivites)
             try:
                 digests = self.child.result(CHILD_TIMEOUT_S)
